@@ -1,0 +1,3 @@
+from onelane.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The ``onelane`` command line: one module per command group."""

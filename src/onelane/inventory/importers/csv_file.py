@@ -1,0 +1,139 @@
+"""``csv``: identities from a spreadsheet export, one row per identity.
+
+Columns (a header row names them; order is free; only ``kind`` and ``name`` are required):
+
+================  ==================================================================
+column            meaning
+================  ==================================================================
+kind              human, service, workload, pipeline, agent or integration
+name              display name
+email             e-mail address (becomes an external id)
+external_ids      canonical external ids separated by ``;`` (ARNs, ``okta:…``, …)
+owner             the owner: an e-mail, an external id or a onelane id
+team              owning team
+status            active (default), restricted, suspended, disabled, offboarded
+tags              tags separated by ``;`` (break_glass, shared, third_party, …)
+environment       prod, staging, dev, …
+credentials       ``type:fingerprint`` entries separated by ``;``
+entitlements      ``permission@scope`` entries separated by ``;`` (scope ``*`` if left out)
+groups            group names separated by ``;``
+delegates_for     the identity an agent acts for (an e-mail or external id)
+last_seen         ISO 8601 time
+attributes        a JSON object of anything else
+================  ==================================================================
+
+A row with neither ``email`` nor ``external_ids`` is keyed ``csv:<name>``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from onelane.inventory.importers import register
+from onelane.inventory.importers.common import Collector
+from onelane.inventory.models import (
+    Credential,
+    CredentialType,
+    Entitlement,
+    Identity,
+    Kind,
+    Relation,
+    Status,
+    canonical_email,
+)
+from onelane.inventory.records import IdentityRecord, ParsedFile
+
+SOURCE = "csv"
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(";") if v.strip()]
+
+
+@register("csv")
+def read_csv(paths: Sequence[Path]) -> list[ParsedFile]:
+    return [_read_one(path) for path in paths]
+
+
+def _read_one(path: Path) -> ParsedFile:
+    out = ParsedFile(str(path))
+    errors = Collector(str(path))
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        errors.error(f"cannot read: {exc.strerror}")
+        out.errors = errors.errors
+        return out
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = {"kind", "name"} - set(reader.fieldnames or [])
+        if missing:
+            errors.error(f"missing column(s): {', '.join(sorted(missing))}", line=1)
+        else:
+            for row in reader:
+                record = _row(row, reader.line_num, errors)
+                if record is not None:
+                    out.records.append(record)
+    out.errors = errors.errors
+    return out
+
+
+def _row(row: dict[str, str], line: int, errors: Collector) -> IdentityRecord | None:
+    before = len(errors.errors)
+    kind = errors.enum(Kind, row.get("kind") or "", line=line, field="kind")
+    status = errors.enum(Status, row.get("status") or "active", line=line, field="status")
+    name = (row.get("name") or "").strip()
+    if not name:
+        errors.error("is empty", line=line, field="name")
+    ext = _split(row.get("external_ids"))
+    if row.get("email"):
+        ext.insert(0, canonical_email(row["email"]))
+    attributes = {}
+    if row.get("attributes"):
+        try:
+            attributes = orjson.loads(row["attributes"])
+        except orjson.JSONDecodeError as exc:
+            errors.error(f"not valid JSON: {exc.msg}", line=line, field="attributes")
+        if not isinstance(attributes, dict):
+            errors.error("must be a JSON object", line=line, field="attributes")
+    creds = []
+    for entry in _split(row.get("credentials")):
+        ctype, sep, fingerprint = entry.partition(":")
+        parsed_type = errors.enum(CredentialType, ctype, line=line, field="credentials")
+        if not sep or not fingerprint:
+            errors.error(f"{entry!r} is not type:fingerprint", line=line, field="credentials")
+        elif parsed_type is not None:
+            creds.append(Credential(parsed_type, fingerprint, source=SOURCE))
+    ents = []
+    for entry in _split(row.get("entitlements")):
+        permission, _, scope = entry.partition("@")
+        ents.append(Entitlement(permission, scope or "*", source=SOURCE))
+    last_seen = errors.time(row.get("last_seen"), line=line, field="last_seen")
+    if len(errors.errors) > before or kind is None or status is None:
+        return None
+    relations = [(Relation.MEMBER_OF, f"{SOURCE}:{g}") for g in _split(row.get("groups"))]
+    if row.get("delegates_for"):
+        relations.append((Relation.DELEGATES_FOR, _ref(row["delegates_for"])))
+    identity = Identity(
+        kind=kind,
+        name=name,
+        external_ids=ext or [f"{SOURCE}:{name}"],
+        status=status,
+        team=(row.get("team") or "").strip() or None,
+        tags=_split(row.get("tags")),
+        environment=(row.get("environment") or "").strip() or None,
+        source=SOURCE,
+        attributes=attributes,
+        last_seen=last_seen,
+    )
+    owner = _ref(row["owner"]) if (row.get("owner") or "").strip() else None
+    return IdentityRecord(identity, creds, ents, relations, owner, location=f"line {line}")
+
+
+def _ref(value: str) -> str:
+    value = value.strip()
+    return canonical_email(value) if "@" in value and ":" not in value else value

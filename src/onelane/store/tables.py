@@ -1,0 +1,122 @@
+"""The relational schema, in SQLAlchemy Core: one definition for SQLite and PostgreSQL.
+
+Alembic migrations in ``store/migrations`` create these tables; tests check that the
+migrated schema and this module agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+When = sa.DateTime(timezone=True)
+
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("identities.id"), index=True),
+    sa.Column("team", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("environment", sa.String(64)),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("risk", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("discovered", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.Column("last_seen", When),
+)
+
+external_ids = sa.Table(
+    "external_ids",
+    metadata,
+    sa.Column("value", sa.String(512), primary_key=True),
+    sa.Column("identity_id", sa.String(40), sa.ForeignKey("identities.id"), nullable=False, index=True),
+    sa.Column("namespace", sa.String(16), nullable=False),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("identity_id", sa.String(40), sa.ForeignKey("identities.id"), nullable=False, index=True),
+    sa.Column("type", sa.String(24), nullable=False),
+    sa.Column("fingerprint", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", When),
+    sa.Column("expires_at", When),
+    sa.Column("last_used", When),
+    sa.Column("last_rotated", When),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.UniqueConstraint("identity_id", "type", "fingerprint", name="uq_credentials_key"),
+)
+
+entitlements = sa.Table(
+    "entitlements",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("identity_id", sa.String(40), sa.ForeignKey("identities.id"), nullable=False, index=True),
+    sa.Column("permission", sa.String(512), nullable=False),
+    sa.Column("scope", sa.String(1024), nullable=False),
+    sa.Column("mode", sa.String(12), nullable=False),
+    sa.Column("granted_by", sa.String(400)),
+    sa.Column("expires_at", When),
+    sa.Column("last_used", When),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.UniqueConstraint("identity_id", "permission", "scope", name="uq_entitlements_key"),
+)
+
+relations = sa.Table(
+    "relations",
+    metadata,
+    sa.Column("subject_id", sa.String(40), sa.ForeignKey("identities.id"), primary_key=True),
+    sa.Column("relation", sa.String(24), primary_key=True),
+    sa.Column("object", sa.String(512), primary_key=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Index("ix_relations_object", "relation", "object"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("last_used", When),
+    sa.Column("revoked_at", When),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("time", When, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("target_type", sa.String(40), nullable=False),
+    sa.Column("target_id", sa.String(512)),
+    sa.Column("details", Json, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
