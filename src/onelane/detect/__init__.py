@@ -1,0 +1,1 @@
+"""Detection: Sigma rules, correlations and behaviour baselines over identity activity."""

@@ -1,0 +1,297 @@
+"""Read activity records from files and streams, then normalise them into events.
+
+Two steps, both lazy iterators, so memory stays flat on JSON lines of any size::
+
+    records = read_records("AWSLogs/")            # RawRecord | EventError
+    for item in normalize_records(records):       # Event | EventError
+        ...
+
+:func:`read_records` accepts a file, a directory (recursive, sorted by path; files ending
+in ``.json``, ``.jsonl``, ``.ndjson``, ``.log`` or ``.gz``; hidden files and CloudTrail
+digest files are skipped), ``-`` for stdin, or an open binary or text stream. Gzip is
+recognised by its magic bytes. Within a file it finds:
+
+* JSON lines (NDJSON), read line by line: each record knows its 1-based ``line`` and the
+  byte ``offset`` where the line starts (in the decompressed stream for gzip);
+* one JSON document per file (a JSON array, a pretty-printed object), loaded whole;
+  records know their ``index`` in the array.
+
+Containers are opened wherever they appear: CloudTrail S3 delivery ``{"Records": [...]}``,
+Azure diagnostic exports ``{"records": [...]}``, Kubernetes ``EventList`` ``items``, and
+test-case lines that hold the record under ``log`` (Panther rule tests). Their records
+carry the ``index`` within the container as well. A line that is not JSON, or a value that
+is not an object, yields an ``EventError`` with its location and reading goes on.
+
+CSV is not read: the CSV found among public datasets (S3 server access / honeybucket
+alerts) is not identity activity in any supported source.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from onelane.errors import EventError
+from onelane.events.models import Event
+from onelane.events.sources import EventSource, detect_source, get_source
+
+FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log", ".gz")
+_GZIP_MAGIC = b"\x1f\x8b"
+_WRAPPER_KEYS = ("log_type", "rule_id", "test_name", "expected_result")
+
+Source = str | os.PathLike[str] | IO[bytes] | IO[str]
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One provider record and where it was read from."""
+
+    data: dict[str, Any]
+    file: str
+    line: int | None = None
+    index: int | None = None
+    offset: int | None = None
+
+    def error(self, message: str, field: str | None = None) -> EventError:
+        """An ``EventError`` located at this record."""
+        if self.index is not None:
+            message = f"record {self.index}: {message}"
+        return EventError(message, source=self.file, line=self.line, field=field, offset=self.offset)
+
+
+def read_records(
+    path_or_stream: Source, *, source_name: str | None = None
+) -> Iterator[RawRecord | EventError]:
+    """Every record in a file, directory, ``-`` (stdin) or stream, in order.
+
+    ``source_name`` names a stream in locations (default ``<stdin>`` / ``<stream>``).
+    Unreadable files and malformed JSON become located ``EventError`` values.
+    """
+    if isinstance(path_or_stream, str | os.PathLike):
+        if os.fspath(path_or_stream) == "-":
+            yield from _read_stream(sys.stdin.buffer, source_name or "<stdin>")
+            return
+        path = Path(path_or_stream)
+        if path.is_dir():
+            for file in _files_under(path):
+                yield from _read_path(file)
+        else:
+            yield from _read_path(path)
+        return
+    yield from _read_stream(path_or_stream, source_name or getattr(path_or_stream, "name", None)
+                            or "<stream>")
+
+
+def normalize_records(
+    records: Iterable[RawRecord | EventError | dict[str, Any]],
+    format: str = "auto",
+    *,
+    default_time: datetime | None = None,
+) -> Iterator[Event | EventError]:
+    """Events for ``records``; a record that cannot be normalised becomes an ``EventError``.
+
+    ``format`` is a registered source name or ``auto`` (each record goes to the first
+    source whose ``detect`` accepts it, trying the previous record's source first).
+    ``default_time`` is given to records that carry no time at all (test fixtures); by
+    default such records are errors. Errors from ``records`` pass through unchanged.
+    Raises ``ConfigError`` for an unknown ``format``.
+    """
+    fixed = None if format == "auto" else get_source(format)
+    last: EventSource | None = None
+    for item in records:
+        if isinstance(item, EventError):
+            yield item
+            continue
+        if not isinstance(item, RawRecord):
+            item = RawRecord(item, "<input>")
+        source = fixed
+        if source is None:
+            source = detect_source(item.data, last)
+            if source is None:
+                keys = ", ".join(sorted(item.data)[:8])
+                yield item.error(f"no event source recognises this record (keys: {keys})")
+                continue
+            last = source
+        try:
+            yield source.normalize(item.data, default_time=default_time)
+        except EventError as exc:
+            yield item.error(f"{source.name}: {exc.reason}", field=exc.field)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            yield item.error(f"{source.name}: cannot normalise record ({type(exc).__name__}: {exc})")
+
+
+def _files_under(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "CloudTrail-Digest")
+        for name in sorted(filenames):
+            if not name.startswith(".") and name.lower().endswith(FILE_SUFFIXES):
+                yield Path(dirpath, name)
+
+
+def _read_path(path: Path) -> Iterator[RawRecord | EventError]:
+    name = str(path)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-safe
+    except OSError as exc:
+        yield EventError(f"cannot open: {exc.strerror or exc}", source=name)
+        return
+    with handle:
+        yield from _read_stream(handle, name)
+
+
+def _binary(stream: IO[bytes] | IO[str]) -> IO[bytes]:
+    if isinstance(stream, io.TextIOBase):
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            return buffer  # type: ignore[no-any-return]
+        return io.BytesIO(stream.read().encode())
+    return stream  # type: ignore[return-value]
+
+
+def _ungzip(stream: IO[bytes]) -> IO[bytes]:
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        head = peek(2)[:2]
+    elif stream.seekable():
+        head = stream.read(2)
+        stream.seek(-len(head), io.SEEK_CUR)
+    else:
+        return stream
+    if head == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
+
+
+def _read_stream(stream: IO[bytes] | IO[str], name: str) -> Iterator[RawRecord | EventError]:
+    try:
+        binary = _ungzip(_binary(stream))
+        yield from _read_lines(binary, name)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        yield EventError(f"cannot read: {exc}", source=name)
+
+
+def _read_lines(binary: IO[bytes], name: str) -> Iterator[RawRecord | EventError]:
+    lines = iter(binary)
+    number = 0
+    offset = 0
+    first = b""
+    for first in lines:
+        number += 1
+        if first.strip():
+            break
+        offset += len(first)
+    else:
+        return
+    start = first.lstrip()
+    if not start.startswith(b"["):
+        try:
+            value = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            yield from _expand(value, name, number, None, offset)
+            yield from _json_lines(lines, name, number, offset + len(first))
+            return
+    rest = first + b"".join(lines)
+    try:
+        value = orjson.loads(rest)
+    except orjson.JSONDecodeError as exc:
+        if start.startswith(b"["):
+            line = number + getattr(exc, "lineno", 1) - 1
+            yield EventError(f"invalid JSON: {exc}", source=name, line=line)
+            return
+        yield from _json_lines(iter(rest.splitlines(keepends=True)), name, number - 1, offset)
+        return
+    yield from _expand(value, name, None, None, None, whole=True)
+
+
+def _json_lines(
+    lines: Iterator[bytes], name: str, number: int, offset: int
+) -> Iterator[RawRecord | EventError]:
+    loads = orjson.loads
+    for line in lines:
+        number += 1
+        if len(line) > 1 or line.strip():
+            try:
+                value = loads(line)
+            except orjson.JSONDecodeError as exc:
+                if line.strip():
+                    yield EventError(f"invalid JSON: {exc}", source=name, line=number, offset=offset)
+            else:
+                if type(value) is dict and not (
+                    "Records" in value or "records" in value or "log" in value or "items" in value
+                ):
+                    yield RawRecord(value, name, number, None, offset)
+                else:
+                    yield from _expand(value, name, number, None, offset)
+        offset += len(line)
+
+
+def _expand(
+    value: Any,
+    name: str,
+    line: int | None,
+    index: int | None,
+    offset: int | None,
+    *,
+    whole: bool = False,
+) -> Iterator[RawRecord | EventError]:
+    """The records in one parsed JSON value, opening containers."""
+    if isinstance(value, dict):
+        items = _container_items(value)
+        if items is None:
+            yield RawRecord(_unwrap(value), name, line, index, offset)
+            return
+        value = items
+    elif not isinstance(value, list):
+        where = f"record {index}: " if index is not None else ""
+        yield EventError(f"{where}expected a JSON object, got {type(value).__name__}",
+                         source=name, line=line, offset=offset)
+        return
+    if not isinstance(value, list):
+        return
+    for position, item in enumerate(value):
+        if isinstance(item, dict):
+            inner = _container_items(item) if whole else None
+            if inner is not None:
+                yield from _expand(inner, name, line, position, offset)
+            else:
+                yield RawRecord(_unwrap(item), name, line, position, offset)
+        else:
+            yield EventError(
+                f"record {position}: expected a JSON object, got {type(item).__name__}",
+                source=name,
+                line=line,
+                offset=offset,
+            )
+
+
+def _container_items(value: dict[str, Any]) -> list[Any] | None:
+    """The records of a container object, or None when ``value`` is a record itself."""
+    records = value.get("Records")
+    if isinstance(records, list):
+        return records
+    records = value.get("records")
+    if isinstance(records, list) and len(value) <= 2:
+        return records
+    if value.get("kind") == "EventList" and isinstance(value.get("items"), list):
+        items: list[Any] = value["items"]
+        return items
+    return None
+
+
+def _unwrap(value: dict[str, Any]) -> dict[str, Any]:
+    """The record inside a test-case wrapper (``{"log": {...}, "rule_id": ...}``)."""
+    inner = value.get("log")
+    if isinstance(inner, dict) and any(key in value for key in _WRAPPER_KEYS):
+        return inner
+    return value
