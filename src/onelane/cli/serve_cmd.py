@@ -6,7 +6,6 @@ import os
 
 import typer
 
-from onelane.api.factory import ENV_DB
 from onelane.cli.options import DbOption, console, open_db, reported
 from onelane.config import DEFAULT_HOST, DEFAULT_PORT
 
@@ -30,7 +29,7 @@ def register(root: typer.Typer) -> None:
         with reported():
             database = open_db(db)
             database.dispose()
-        os.environ[ENV_DB] = database.url
+        os.environ["ONELANE_DB"] = database.url
         console.print(f"onelane serving on http://{host}:{port} (OpenAPI at /openapi.json)")
         uvicorn.run(
             "onelane.api.factory:app_from_env",

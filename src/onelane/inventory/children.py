@@ -13,6 +13,7 @@ from onelane.clock import utc
 from onelane.ids import new_id
 from onelane.inventory.models import CredentialStatus, Relation
 from onelane.inventory.records import IdentityRecord
+from onelane.store.bulk import insert_many
 from onelane.store.tables import credentials, entitlements, relations
 
 CHUNK = 500
@@ -55,8 +56,7 @@ def _sync(
         elif not all(_same(row[f], old[f]) for f in fields):
             updates.append({"b_id": old["id"], **{f: row[f] for f in fields}})
     gone = [r for r in have.values() if on_missing is None or any(r[k] != v for k, v in on_missing.items())]
-    for start in range(0, len(inserts), 5000):
-        conn.execute(table.insert(), inserts[start : start + 5000])
+    insert_many(conn, table, inserts)
     stmt = table.update().where(table.c.id == sa.bindparam("b_id"))
     if updates:
         conn.execute(stmt, updates)
@@ -162,8 +162,7 @@ def sync_relations(
     have = {(r["subject_id"], r["relation"], r["object"]) for r in current}
     inserts = [row for key, row in wanted.items() if key not in have]
     gone = have - set(wanted)
-    for start in range(0, len(inserts), 5000):
-        conn.execute(relations.insert(), inserts[start : start + 5000])
+    insert_many(conn, relations, inserts)
     for subject, rel, obj in gone:
         conn.execute(
             relations.delete().where(

@@ -28,11 +28,13 @@ from onelane.errors import ImportError_
 from onelane.ids import new_id
 from onelane.inventory.models import Kind, Status, external_id_namespace
 from onelane.inventory.records import IdentityRecord, ParsedFile
+from onelane.store.bulk import insert_many
 from onelane.store.db import Database
 from onelane.store.tables import external_ids, identities
 from onelane.types import Clock
 
 CHUNK = 500
+LOOKUP_CHUNK = 5000  # below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
 STATUS_ORDER = [Status.ACTIVE, Status.RESTRICTED, Status.SUSPENDED, Status.DISABLED, Status.OFFBOARDED]
 
 
@@ -68,7 +70,7 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def lookup_external(conn: Connection, values: Iterable[str]) -> dict[str, str]:
     """Map each known external id to its identity id."""
     found: dict[str, str] = {}
-    for part in chunks(sorted(set(values))):
+    for part in chunks(sorted(set(values)), LOOKUP_CHUNK):
         query = sa.select(external_ids.c.value, external_ids.c.identity_id).where(
             external_ids.c.value.in_(part)
         )
@@ -142,6 +144,7 @@ class _Loader:
     def run(self) -> None:
         all_ext = [x for r in self.records for x in r.identity.external_ids]
         known = lookup_external(self.conn, all_ext)
+        stored = set(known)
         ids: list[str] = []
         for rec in self.records:
             hits = list(dict.fromkeys(known[x] for x in rec.identity.external_ids if x in known))
@@ -170,7 +173,7 @@ class _Loader:
                 self.summary.unchanged += 1
         self._insert_identities(new_rows)
         self._update_identities(changed_rows)
-        self._write_external_ids(known)
+        self._write_external_ids(known, stored)
         self._sync_children(existing)
         self._sync_relations(known, existing)
 
@@ -250,8 +253,7 @@ class _Loader:
         # owners are humans and may be new in this file: insert in an order where every
         # owner comes before what it owns, and close ownership cycles afterwards
         ordered, deferred = _owner_first(rows)
-        for part in chunks(ordered, 5000):
-            self.conn.execute(identities.insert(), list(part))
+        insert_many(self.conn, identities, ordered)
         if deferred:
             self.conn.execute(
                 identities.update().where(identities.c.id == sa.bindparam("b_id")),
@@ -267,15 +269,14 @@ class _Loader:
         self.conn.execute(stmt, [{"b_id": r["id"], **{c: r[c] for c in cols}} for r in rows])
         self.summary.updated += len(rows)
 
-    def _write_external_ids(self, known: dict[str, str]) -> None:
-        stored = lookup_external(self.conn, known)
+    def _write_external_ids(self, known: dict[str, str], stored: set[str]) -> None:
+        # sorted by the primary key, so the index grows at its end instead of page by page
         fresh = [
-            {"value": v, "identity_id": i, "namespace": external_id_namespace(v)}
-            for v, i in known.items()
-            if v not in stored and i
+            {"value": v, "identity_id": known[v], "namespace": external_id_namespace(v)}
+            for v in sorted(known.keys() - stored)
+            if known[v]
         ]
-        for part in chunks(fresh, 5000):
-            self.conn.execute(external_ids.insert(), list(part))
+        insert_many(self.conn, external_ids, fresh)
 
     def _sync_children(self, existing: dict[str, Any]) -> None:
         from onelane.inventory.children import sync_children
@@ -295,7 +296,9 @@ class _Loader:
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
-    return max(a, b)
+    from onelane.clock import utc  # SQLite gives back naive datetimes (UTC)
+
+    return max(utc(a), utc(b))
 
 
 _COMPARED = (

@@ -45,7 +45,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-BUILTINS = ("csv_file",)
+BUILTINS = ("csv_file", "aws_iam", "okta", "github", "k8s", "scim")
 
 
 def _load_builtins() -> None:

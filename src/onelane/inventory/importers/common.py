@@ -26,6 +26,9 @@ class Collector:
         self.errors.append(ImportError_(message, source=self.source, line=line, field=field))
 
     def enum(self, cls: type[E], value: Any, *, line: int | None = None, field: str) -> E | None:
+        member = cls._value2member_map_.get(value)  # the common case: already canonical
+        if member is not None:
+            return member  # type: ignore[return-value]
         try:
             return cls(str(value).strip().lower())
         except ValueError:

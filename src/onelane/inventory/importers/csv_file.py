@@ -51,7 +51,12 @@ SOURCE = "csv"
 
 
 def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(";") if v.strip()]
+    if not value:
+        return []
+    if ";" not in value:
+        value = value.strip()
+        return [value] if value else []
+    return [v.strip() for v in value.split(";") if v.strip()]
 
 
 @register("csv")
