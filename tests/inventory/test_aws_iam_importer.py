@@ -135,7 +135,7 @@ def test_trust_and_groups_become_relations(db: Database, clock: FixedClock) -> N
         deploy = repo.get_identity(conn, "AIDADEPLOYBOTEXAMPL2")
         app = repo.get_identity(conn, _arn("role", "app-server"))
         ana = repo.get_identity(conn, "AIDAANASILVAEXAMPLE1")
-        assumes = {"relation": "assumes", "object": ops.id, "source": "aws"}
+        assumes = {"relation": "assumes", "object": ops.id, "source": "aws:111122223333"}
         assert assumes in repo.list_relations(conn, deploy.id or "")
         assert assumes in repo.list_relations(conn, app.id or "")
         assert [r["object"] for r in repo.list_relations(conn, ana.id or "")] == ["aws:Admins", "aws:Developers"]

@@ -55,10 +55,15 @@ def test_one_person_across_five_sources_is_one_identity(any_db: Database, clock:
     assert ana.owner_id == maria.id
     assert ana.tags == ["privileged"]  # from the GitHub org role and the AWS Admins group
     assert set(ana.attributes) == {"okta", "scim", "github", "aws", "k8s"}
-    assert creds == {("okta", "password"), ("aws", "password"), ("aws", "mfa"), ("aws", "access_key")}
-    assert ("github", "role:admin", "org/example-org") in ents
-    assert ("aws", "policy:AdministratorAccess", "*") in ents
-    assert ("k8s", "clusterrole:edit", "namespace/payments") in ents
+    assert creds == {
+        ("okta", "password"),
+        ("aws:111122223333", "password"),
+        ("aws:111122223333", "mfa"),
+        ("aws:111122223333", "access_key"),
+    }
+    assert ("github:example-org", "role:admin", "org/example-org") in ents
+    assert ("aws:111122223333", "policy:AdministratorAccess", "*") in ents
+    assert ("k8s:cluster", "clusterrole:edit", "namespace/payments") in ents
     assert {"okta:Engineering", "scim:Engineering", "aws:Admins", "aws:Developers"} <= groups
 
 
@@ -68,3 +73,25 @@ def test_importing_every_source_again_changes_nothing(any_db: Database, clock: F
     again = _import_all(any_db, clock)
     assert [(s.created, s.updated, s.children_changed) for s in again] == [(0, 0, 0)] * len(SOURCES)
     assert [s.unchanged for s in again] == [s.created + s.updated + s.unchanged for s in first]
+
+
+def test_a_second_account_does_not_revoke_the_first(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+    """Ana is in two AWS accounts; importing one must not revoke what the other grants."""
+    files = ["aws-iam/auth.json", "aws-iam/report.csv"]
+    second = []
+    for name in files:
+        text = (FIXTURES / name).read_text().replace("111122223333", "444455556666")
+        # Ana's second-account user has other unique ids but the same e-mail tag
+        text = text.replace("AIDAANASILVAEXAMPLE1", "AIDAANASILVAEXAMPLE2")
+        (tmp_path / Path(name).name).write_text(text)
+        second.append(tmp_path / Path(name).name)
+    for paths in ([FIXTURES / f for f in files], second):
+        for unit in importers.get("aws-iam")(paths):
+            assert load(db, unit, actor="test", clock=clock).written
+    with db.connect() as conn:
+        ana = repo.get_identity(conn, "ana.silva@example.com")
+        creds = repo.list_credentials(conn, identity_id=ana.id)
+    by_scope = {(c.source, str(c.status)) for c in creds}
+    assert ("aws:111122223333", "active") in by_scope
+    assert ("aws:444455556666", "active") in by_scope
+    assert not any(status == "revoked" for _, status in by_scope)

@@ -85,7 +85,7 @@ def test_role_arn_annotation_assumes_the_aws_role(db: Database, clock: FixedCloc
     with db.connect() as conn:
         role = repo.get_identity(conn, "arn:aws:iam::111122223333:role/ops-automation")
         runner = repo.get_identity(conn, f"{SA}ci:gitlab-runner")
-        assert {"relation": "assumes", "object": role.id, "source": "k8s"} in repo.list_relations(conn, runner.id or "")
+        assert {"relation": "assumes", "object": role.id, "source": "k8s:cluster"} in repo.list_relations(conn, runner.id or "")
 
 
 def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:

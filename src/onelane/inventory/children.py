@@ -70,6 +70,8 @@ def _sync(
 def sync_children(
     conn: Connection, records: list[IdentityRecord], existing: set[str], source: str, now: datetime
 ) -> int:
+    """Make the credentials and entitlements recorded under ``source`` (the import's scope)
+    for these identities exactly what ``records`` list; returns how many rows changed."""
     creds: dict[tuple[str, ...], dict[str, Any]] = {}
     ents: dict[tuple[str, ...], dict[str, Any]] = {}
     for rec in records:
@@ -85,7 +87,7 @@ def sync_children(
                 "expires_at": c.expires_at,
                 "last_used": c.last_used,
                 "last_rotated": c.last_rotated,
-                "source": c.source or source,
+                "source": source,
                 "attributes": c.attributes,
             }
         for e in rec.entitlements:
@@ -98,7 +100,7 @@ def sync_children(
                 "granted_by": e.granted_by,
                 "expires_at": e.expires_at,
                 "last_used": e.last_used,
-                "source": e.source or source,
+                "source": source,
                 "attributes": e.attributes,
             }
     ids = sorted(existing)
@@ -166,7 +168,10 @@ def sync_relations(
     for subject, rel, obj in gone:
         conn.execute(
             relations.delete().where(
-                relations.c.subject_id == subject, relations.c.relation == rel, relations.c.object == obj
+                relations.c.subject_id == subject,
+                relations.c.relation == rel,
+                relations.c.object == obj,
+                relations.c.source == source,
             )
         )
     return len(inserts) + len(gone)

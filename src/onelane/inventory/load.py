@@ -140,6 +140,7 @@ class _Loader:
         self.conn, self.summary, self.now = conn, summary, now
         self.records = _merge_records(parsed.records)
         self.source = next((r.identity.source for r in self.records if r.identity.source), "")
+        self.scope = parsed.scope or self.source
 
     def run(self) -> None:
         all_ext = [x for r in self.records for x in r.identity.external_ids]
@@ -282,14 +283,14 @@ class _Loader:
         from onelane.inventory.children import sync_children
 
         self.summary.children_changed += sync_children(
-            self.conn, self.records, set(existing), self.source, self.now
+            self.conn, self.records, set(existing), self.scope, self.now
         )
 
     def _sync_relations(self, known: dict[str, str], existing: dict[str, Any]) -> None:
         from onelane.inventory.children import sync_relations
 
         self.summary.children_changed += sync_relations(
-            self.conn, self.records, known, set(existing), self.source, self.summary.warnings
+            self.conn, self.records, known, set(existing), self.scope, self.summary.warnings
         )
 
 

@@ -34,5 +34,9 @@ class ParsedFile:
 
     name: str
     records: list[IdentityRecord] = field(default_factory=list)
+    # what this unit is the full truth about, e.g. "aws:123456789012" or "github:acme":
+    # credentials, entitlements and relations are synced within the scope only, so
+    # importing a second account never revokes what the first one granted
+    scope: str | None = None
     errors: list[ImportError_] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -32,7 +32,7 @@ identities = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("tags", Json, nullable=False),
     sa.Column("environment", sa.String(64)),
-    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
     sa.Column("attributes", Json, nullable=False),
     sa.Column("risk", sa.Integer, nullable=False, server_default="0"),
     sa.Column("discovered", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -61,9 +61,9 @@ credentials = sa.Table(
     sa.Column("expires_at", When),
     sa.Column("last_used", When),
     sa.Column("last_rotated", When),
-    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
     sa.Column("attributes", Json, nullable=False),
-    sa.UniqueConstraint("identity_id", "type", "fingerprint", name="uq_credentials_key"),
+    sa.UniqueConstraint("identity_id", "type", "fingerprint", "source", name="uq_credentials_key"),
 )
 
 entitlements = sa.Table(
@@ -77,9 +77,9 @@ entitlements = sa.Table(
     sa.Column("granted_by", sa.String(400)),
     sa.Column("expires_at", When),
     sa.Column("last_used", When),
-    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
     sa.Column("attributes", Json, nullable=False),
-    sa.UniqueConstraint("identity_id", "permission", "scope", name="uq_entitlements_key"),
+    sa.UniqueConstraint("identity_id", "permission", "scope", "source", name="uq_entitlements_key"),
 )
 
 relations = sa.Table(
@@ -88,7 +88,7 @@ relations = sa.Table(
     sa.Column("subject_id", sa.String(40), sa.ForeignKey("identities.id"), primary_key=True),
     sa.Column("relation", sa.String(24), primary_key=True),
     sa.Column("object", sa.String(512), primary_key=True),
-    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(200), primary_key=True),
     sa.Column("attributes", Json, nullable=False),
     sa.Index("ix_relations_object", "relation", "object"),
 )

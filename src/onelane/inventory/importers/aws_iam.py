@@ -201,7 +201,9 @@ class _Import:
                 trusted.relations.append((Relation.ASSUMES, role))
         errors_all = [e for c in collectors for e in c.errors]
         name = " + ".join(str(p) for p in self.paths)
+        accounts = sorted({a for arn in self.drafts if (a := account_of(arn))})
         out = ParsedFile(name, errors=errors_all, warnings=self.warnings)
+        out.scope = f"aws:{accounts[0]}" if len(accounts) == 1 else "aws"
         if not errors_all:
             out.records = [_finish(d) for d in self.drafts.values()]
         return out

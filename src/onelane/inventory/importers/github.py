@@ -87,6 +87,7 @@ def _read_one(path: Path) -> ParsedFile:
     if doc is not None:
         parts = _parts(doc, errors)
         org = _org(doc, parts) or path.stem
+        out.scope = f"github:{org.lower()}"
         for key, role in (("members", None), ("outside_collaborators", "outside_collaborator")):
             for i, item in enumerate(parts.get(key, [])):
                 rec = _member(Located(errors, item, f"{key}[{i}]" if isinstance(doc, dict) else f"[{i}]"), org, role)

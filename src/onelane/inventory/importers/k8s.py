@@ -86,7 +86,8 @@ def read_k8s(paths: Sequence[Path]) -> list[ParsedFile]:
 
 
 def _read_one(path: Path) -> ParsedFile:
-    out = ParsedFile(str(path))
+    # one file is one cluster's truth; the file name (e.g. prod-eu.json) names the cluster
+    out = ParsedFile(str(path), scope=f"k8s:{path.stem}")
     errors = Collector(str(path))
     doc = read_json(path, errors)
     if doc is not None:

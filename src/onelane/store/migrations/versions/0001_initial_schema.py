@@ -67,7 +67,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("environment", sa.String(length=64), nullable=True),
-        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column(
             "attributes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -99,7 +99,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_rotated", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column(
             "attributes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -109,7 +109,7 @@ def upgrade() -> None:
             ["identity_id"], ["identities.id"], name=op.f("fk_credentials_identity_id_identities")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
-        sa.UniqueConstraint("identity_id", "type", "fingerprint", name="uq_credentials_key"),
+        sa.UniqueConstraint("identity_id", "type", "fingerprint", "source", name="uq_credentials_key"),
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_credentials_identity_id"), ["identity_id"], unique=False)
@@ -124,7 +124,7 @@ def upgrade() -> None:
         sa.Column("granted_by", sa.String(length=400), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column(
             "attributes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -134,7 +134,7 @@ def upgrade() -> None:
             ["identity_id"], ["identities.id"], name=op.f("fk_entitlements_identity_id_identities")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entitlements")),
-        sa.UniqueConstraint("identity_id", "permission", "scope", name="uq_entitlements_key"),
+        sa.UniqueConstraint("identity_id", "permission", "scope", "source", name="uq_entitlements_key"),
     )
     with op.batch_alter_table("entitlements", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_entitlements_identity_id"), ["identity_id"], unique=False)
@@ -157,7 +157,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.String(length=40), nullable=False),
         sa.Column("relation", sa.String(length=24), nullable=False),
         sa.Column("object", sa.String(length=512), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column(
             "attributes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -166,7 +166,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["subject_id"], ["identities.id"], name=op.f("fk_relations_subject_id_identities")
         ),
-        sa.PrimaryKeyConstraint("subject_id", "relation", "object", name=op.f("pk_relations")),
+        sa.PrimaryKeyConstraint("subject_id", "relation", "object", "source", name=op.f("pk_relations")),
     )
     with op.batch_alter_table("relations", schema=None) as batch_op:
         batch_op.create_index("ix_relations_object", ["relation", "object"], unique=False)
