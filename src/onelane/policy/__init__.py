@@ -1,0 +1,1 @@
+"""Policy documents, their CEL conditions and the decision point."""
