@@ -68,13 +68,21 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 
 def lookup_external(conn: Connection, values: Iterable[str]) -> dict[str, str]:
-    """Map each known external id to its identity id."""
+    """Map each known external id to its identity id.
+
+    Probes the primary key in chunks, or reads the whole table when it holds fewer rows
+    than there are values to look up (a first import, or re-importing everything).
+    """
+    wanted = set(values)
+    if not wanted:
+        return {}
+    query = sa.select(external_ids.c.value, external_ids.c.identity_id)
+    stored = conn.execute(sa.select(sa.func.count()).select_from(external_ids)).scalar_one()
+    if stored <= len(wanted):
+        return {value: ident for value, ident in conn.execute(query) if value in wanted}
     found: dict[str, str] = {}
-    for part in chunks(sorted(set(values)), LOOKUP_CHUNK):
-        query = sa.select(external_ids.c.value, external_ids.c.identity_id).where(
-            external_ids.c.value.in_(part)
-        )
-        found.update({value: ident for value, ident in conn.execute(query)})
+    for part in chunks(sorted(wanted), LOOKUP_CHUNK):
+        found.update({value: ident for value, ident in conn.execute(query.where(external_ids.c.value.in_(part)))})
     return found
 
 
@@ -220,7 +228,7 @@ class _Loader:
             "owner_id": owner,
             "team": i.team,
             "status": str(i.status),
-            "tags": sorted(set(i.tags)),
+            "tags": sorted(set(i.tags)) if i.tags else [],
             "environment": i.environment,
             "source": i.source,
             "attributes": i.attributes,

@@ -7,7 +7,7 @@ itself and hands plain tuples to the driver's ``executemany``. Same SQL, same ty
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,37 +21,49 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     if not rows:
         return
     compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    processors = compiled._bind_processors
     order = list(compiled.positiontup or []) if compiled.positional else list(rows[0])
-    convert = [(key, _memo(processors.get(key))) for key in order]
+    to_params = _row_converter(order, compiled._bind_processors, compiled.positional)
     sql = str(compiled)
     cursor = conn.connection.cursor()
     try:
         for start in range(0, len(rows), BATCH):
-            values = [_values(row, convert) for row in rows[start : start + BATCH]]
-            if compiled.positional:
-                cursor.executemany(sql, values)
-            else:
-                cursor.executemany(sql, [dict(zip(order, v, strict=True)) for v in values])
+            cursor.executemany(sql, [to_params(row) for row in rows[start : start + BATCH]])
     finally:
         cursor.close()
 
 
-def _memo(proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """Bulk rows often share one value (the import time): convert it once."""
-    if proc is None:
-        return None
-    last: list[Any] = [object(), None]
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if value is not last[0]:
-            last[0], last[1] = value, proc(value)
-        return last[1]
-
+def _row_converter(
+    order: list[str], processors: Mapping[str, Any], positional: bool
+) -> Callable[[dict[str, Any]], Any]:
+    """One generated function per statement: a row dict in, driver parameters out."""
+    env: dict[str, Any] = {}
+    parts = []
+    for i, key in enumerate(order):
+        value = f"row[{key!r}]"
+        if key in processors:
+            env[f"p{i}"] = _memo(processors[key])
+            value = f"(p{i}({value}) if {value} is not None else None)"
+        parts.append(f"{key!r}: {value}" if not positional else value)
+    body = f"({', '.join(parts)},)" if positional else "{" + ", ".join(parts) + "}"
+    exec(f"def convert(row):\n    return {body}\n", env)
+    convert: Callable[[dict[str, Any]], Any] = env["convert"]
     return convert
 
 
-def _values(row: dict[str, Any], convert: list[tuple[str, Callable[[Any], Any] | None]]) -> tuple[Any, ...]:
-    return tuple(proc(row[k]) if proc else row[k] for k, proc in convert)
+def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Bulk rows often share a value (the import time, an empty list): convert it once."""
+    last: list[Any] = [object(), None]
+    empties: dict[type, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
+        if not value and type(value) in (list, dict):
+            kind = type(value)
+            if kind not in empties:
+                empties[kind] = proc(value)
+            return empties[kind]
+        last[0], last[1] = value, proc(value)
+        return last[1]
+
+    return convert

@@ -74,13 +74,17 @@ def _read_one(path: Path) -> ParsedFile:
         out.errors = errors.errors
         return out
     with handle:
-        reader = csv.DictReader(handle)
-        missing = {"kind", "name"} - set(reader.fieldnames or [])
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        missing = {"kind", "name"} - set(header)
         if missing:
             errors.error(f"missing column(s): {', '.join(sorted(missing))}", line=1)
         else:
-            for row in reader:
-                record = _row(row, reader.line_num, errors)
+            width = len(header)
+            for values in reader:
+                if len(values) < width:
+                    values += [""] * (width - len(values))
+                record = _row(dict(zip(header, values, strict=False)), reader.line_num, errors)
                 if record is not None:
                     out.records.append(record)
     out.errors = errors.errors

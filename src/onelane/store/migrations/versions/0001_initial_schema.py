@@ -84,9 +84,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
     )
     with op.batch_alter_table("identities", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_identities_kind"), ["kind"], unique=False)
-        batch_op.create_index(batch_op.f("ix_identities_owner_id"), ["owner_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_identities_status"), ["status"], unique=False)
+        batch_op.create_index("ix_identities_kind_id", ["kind", "id"], unique=False)
+        batch_op.create_index("ix_identities_owner_id", ["owner_id", "id"], unique=False)
 
     op.create_table(
         "credentials",
@@ -111,8 +110,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
         sa.UniqueConstraint("identity_id", "type", "fingerprint", "source", name="uq_credentials_key"),
     )
-    with op.batch_alter_table("credentials", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_credentials_identity_id"), ["identity_id"], unique=False)
 
     op.create_table(
         "entitlements",
@@ -136,8 +133,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entitlements")),
         sa.UniqueConstraint("identity_id", "permission", "scope", "source", name="uq_entitlements_key"),
     )
-    with op.batch_alter_table("entitlements", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_entitlements_identity_id"), ["identity_id"], unique=False)
 
     op.create_table(
         "external_ids",
@@ -182,18 +177,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_external_ids_identity_id"))
 
     op.drop_table("external_ids")
-    with op.batch_alter_table("entitlements", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_entitlements_identity_id"))
 
     op.drop_table("entitlements")
-    with op.batch_alter_table("credentials", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_credentials_identity_id"))
 
     op.drop_table("credentials")
     with op.batch_alter_table("identities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_identities_status"))
-        batch_op.drop_index(batch_op.f("ix_identities_owner_id"))
-        batch_op.drop_index(batch_op.f("ix_identities_kind"))
+        batch_op.drop_index("ix_identities_owner_id")
+        batch_op.drop_index("ix_identities_kind_id")
 
     op.drop_table("identities")
     op.drop_table("audit_log")
