@@ -30,3 +30,10 @@ def test_postgres_urls_use_psycopg3() -> None:
 def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     with db.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_head_read_from_files_matches_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate._config())
+    assert script.get_heads() == [migrate.head_revision()]
