@@ -5,7 +5,7 @@
     ├── StoreError                    the database could not be read or written
     │   └── NotFoundError             a record named by id does not exist (.kind, .key)
     ├── InputError                    a bad input record (.source, .line, .field)
-    │   ├── ImportError_              an identity file that cannot be imported
+    │   ├── IdentityImportError       an identity file that cannot be imported
     │   └── EventError                an activity record that cannot be normalised
     ├── PolicyError                   a policy file or decision failed (.decision_id)
     │   └── CelError                  a CEL expression failed to parse, check or evaluate
@@ -83,7 +83,7 @@ class InputError(OnelaneError):
         return (", ".join(parts) + ": ") if parts else ""
 
 
-class ImportError_(InputError):  # noqa: N818 - the trailing underscore keeps clear of the builtin
+class IdentityImportError(InputError):
     code = "IMPORT"
 
 

@@ -167,7 +167,9 @@ def test_failed_console_login_is_a_failure() -> None:
 
 
 def test_lower_cased_data_lake_keys_are_read() -> None:
-    record = {k.lower(): v for k, v in _record(eventName="ListUsers", eventSource="iam.amazonaws.com").items()}
+    record = {
+        k.lower(): v for k, v in _record(eventName="ListUsers", eventSource="iam.amazonaws.com").items()
+    }
     event = get_source("cloudtrail").normalize(record)
     assert event.action == "iam:ListUsers"
     assert event.region == "eu-west-1"
@@ -182,7 +184,11 @@ def test_eventbridge_envelope_is_opened() -> None:
 
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"eventTime": None}, "eventTime"), ({"eventTime": "yesterday"}, "eventTime"), ({"eventSource": ""}, "eventSource")],
+    [
+        ({"eventTime": None}, "eventTime"),
+        ({"eventTime": "yesterday"}, "eventTime"),
+        ({"eventSource": ""}, "eventSource"),
+    ],
 )
 def test_record_missing_essentials_is_an_error_naming_the_field(
     changes: dict[str, object], field: str

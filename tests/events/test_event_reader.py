@@ -145,8 +145,12 @@ def test_unrecognised_record_and_non_object_value_are_errors() -> None:
 def test_wrong_shape_inside_a_record_is_an_error_not_a_crash() -> None:
     items = list(normalize_records([_ct(1, userIdentity="root", resources=[1, None])], "cloudtrail"))
     assert isinstance(items[0], Event)
-    odd = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "x",
-           "requestReceivedTimestamp": ["not", "a", "time"]}
+    odd = {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "auditID": "x",
+        "requestReceivedTimestamp": ["not", "a", "time"],
+    }
     [error] = normalize_records([odd])
     assert isinstance(error, EventError)
 

@@ -90,7 +90,9 @@ def test_github_streaming_record_with_epoch_millis_and_token() -> None:
 
 @needs_datasets
 def test_eks_pod_log_read_by_assumed_role() -> None:
-    event = _find(PANTHER / "tests_eks_k8s_audit.jsonl", "35506555-dffc-4337-b2b1-c4af52b88e18:ResponseStarted")
+    event = _find(
+        PANTHER / "tests_eks_k8s_audit.jsonl", "35506555-dffc-4337-b2b1-c4af52b88e18:ResponseStarted"
+    )
     assert event.action == "k8s:get pods/log"
     assert event.actor.type == "User"
     assert event.actor.ids == (
@@ -115,7 +117,11 @@ def test_k8s_forbidden_impersonated_role_binding() -> None:
         "verb": "create",
         "user": {"username": "system:serviceaccount:ci:deployer"},
         "impersonatedUser": {"username": "alice@example.com"},
-        "objectRef": {"resource": "clusterrolebindings", "name": "pwn", "apiGroup": "rbac.authorization.k8s.io"},
+        "objectRef": {
+            "resource": "clusterrolebindings",
+            "name": "pwn",
+            "apiGroup": "rbac.authorization.k8s.io",
+        },
         "responseStatus": {"code": 403, "reason": "Forbidden", "message": "denied"},
         "requestReceivedTimestamp": "2024-01-01T00:00:00.000000Z",
         "sourceIPs": ["10.0.0.1"],
@@ -188,8 +194,14 @@ def test_ocsf_security_lake_api_activity() -> None:
         "time": 1714557600000,
         "metadata": {"uid": "m-1", "product": {"name": "CloudTrail"}},
         "api": {"operation": "CreateAccessKey", "service": {"name": "iam.amazonaws.com"}},
-        "actor": {"user": {"uid": "arn:aws:iam::111122223333:user/ana", "type": "IAMUser",
-                           "name": "ana", "credential_uid": "AKIAEXAMPLE"}},
+        "actor": {
+            "user": {
+                "uid": "arn:aws:iam::111122223333:user/ana",
+                "type": "IAMUser",
+                "name": "ana",
+                "credential_uid": "AKIAEXAMPLE",
+            }
+        },
         "src_endpoint": {"ip": "198.51.100.1"},
         "status_id": 2,
         "status_code": "AccessDenied",

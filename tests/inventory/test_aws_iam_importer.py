@@ -74,8 +74,10 @@ def test_credential_report_and_key_list_become_credentials(db: Database, clock: 
         deploy = repo.get_identity(conn, "AKIADEPLOYBOTNEW0002")  # key ids are external ids
         reporting = repo.get_identity(conn, _arn("user", "reporting-svc"))
         root = repo.get_identity(conn, f"arn:aws:iam::{ACCOUNT}:root")
-        creds = {i.name: {c.fingerprint: c for c in repo.list_credentials(conn, identity_id=i.id)}
-                 for i in (ana, deploy, reporting, root)}
+        creds = {
+            i.name: {c.fingerprint: c for c in repo.list_credentials(conn, identity_id=i.id)}
+            for i in (ana, deploy, reporting, root)
+        }
     password = creds["ana.silva"][f"{_arn('user', 'ana.silva')}#password"]
     assert password.type is CredentialType.PASSWORD
     assert password.last_used == datetime(2026, 5, 31, 7, 45, tzinfo=UTC)
@@ -97,10 +99,13 @@ def test_credential_report_and_key_list_become_credentials(db: Database, clock: 
 def test_policies_become_entitlements(db: Database, clock: FixedClock) -> None:
     _import(db, clock, *ALL)
     with db.connect() as conn:
+
         def ents(key: str) -> dict[tuple[str, str], dict[str, object]]:
             ident = repo.get_identity(conn, key)
-            return {(e.permission, e.scope): {"by": e.granted_by, **e.attributes}
-                    for e in repo.list_entitlements(conn, identity_id=ident.id)}
+            return {
+                (e.permission, e.scope): {"by": e.granted_by, **e.attributes}
+                for e in repo.list_entitlements(conn, identity_id=ident.id)
+            }
 
         ana, reporting = ents(_arn("user", "ana.silva")), ents(_arn("user", "reporting-svc"))
         deploy, ops = ents("AIDADEPLOYBOTEXAMPL2"), ents(_arn("role", "ops-automation"))
@@ -138,7 +143,10 @@ def test_trust_and_groups_become_relations(db: Database, clock: FixedClock) -> N
         assumes = {"relation": "assumes", "object": ops.id, "source": "aws:111122223333"}
         assert assumes in repo.list_relations(conn, deploy.id or "")
         assert assumes in repo.list_relations(conn, app.id or "")
-        assert [r["object"] for r in repo.list_relations(conn, ana.id or "")] == ["aws:Admins", "aws:Developers"]
+        assert [r["object"] for r in repo.list_relations(conn, ana.id or "")] == [
+            "aws:Admins",
+            "aws:Developers",
+        ]
 
 
 def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:
@@ -152,8 +160,11 @@ def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:
 def test_report_alone_and_its_json_form_import(db: Database, clock: FixedClock, tmp_path: Path) -> None:
     wrapped = tmp_path / "report.json"
     content = base64.b64encode((FIXTURES / "report.csv").read_bytes()).decode()
-    wrapped.write_text(json.dumps({"Content": content, "ReportFormat": "text/csv",
-                                   "GeneratedTime": "2026-06-01T00:00:00+00:00"}))
+    wrapped.write_text(
+        json.dumps(
+            {"Content": content, "ReportFormat": "text/csv", "GeneratedTime": "2026-06-01T00:00:00+00:00"}
+        )
+    )
     summary = _import(db, clock, wrapped)
     assert summary.written and summary.created == 4
     with db.connect() as conn:
@@ -181,7 +192,9 @@ def test_bad_files_are_located_and_write_nothing(db: Database, clock: FixedClock
     bad_auth.write_text(json.dumps(auth))
     bad_report = tmp_path / "report.csv"
     lines = (FIXTURES / "report.csv").read_text().splitlines()
-    lines[2] = lines[2].replace("2026-05-31T07:45:00+00:00", "yesterday").replace("+00:00,true,", "+00:00,maybe,", 1)
+    lines[2] = (
+        lines[2].replace("2026-05-31T07:45:00+00:00", "yesterday").replace("+00:00,true,", "+00:00,maybe,", 1)
+    )
     bad_report.write_text("\n".join(lines) + "\n")
     other = tmp_path / "notes.txt"
     other.write_text("hello")
@@ -196,6 +209,8 @@ def test_bad_files_are_located_and_write_nothing(db: Database, clock: FixedClock
         (str(bad_report), 3, "password_enabled"),
         (str(other), None, None),
     }
-    assert "role 'app-server'" in next(e.message for e in summary.errors if e.field == "RoleDetailList[0].CreateDate")
+    assert "role 'app-server'" in next(
+        e.message for e in summary.errors if e.field == "RoleDetailList[0].CreateDate"
+    )
     with db.connect() as conn:
         assert repo.count_identities(conn) == {}

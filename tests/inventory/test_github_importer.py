@@ -50,7 +50,10 @@ def test_installations_are_third_party_integrations(db: Database, clock: FixedCl
         renovate = repo.get_identity(conn, "github:app/renovate")
         slack = repo.get_identity(conn, "github:slack[bot]")  # the login its actions carry
         old = repo.get_identity(conn, "github:app/old-ci")
-    assert (renovate.kind, renovate.tags) == (Kind.INTEGRATION, ["privileged", "third_party"])  # workflows:write
+    assert (renovate.kind, renovate.tags) == (
+        Kind.INTEGRATION,
+        ["privileged", "third_party"],
+    )  # workflows:write
     assert (slack.tags, slack.status) == (["third_party"], Status.ACTIVE)
     assert old.status is Status.SUSPENDED and old.attributes["github"]["suspended_by"] == "ana-silva"
     assert renovate.attributes["github"]["installation_id"] == "25381"
@@ -92,7 +95,9 @@ def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:
     assert (again.created, again.updated, again.unchanged, again.children_changed) == (0, 0, 8, 0)
 
 
-def test_bad_records_are_located_and_nothing_is_written(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+def test_bad_records_are_located_and_nothing_is_written(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
     doc = json.loads((FIXTURES / "org.json").read_text())
     del doc["members"][2]["login"]
     doc["members"][3]["site_admin"] = "sometimes"

@@ -23,7 +23,9 @@ def _import(db: Database, clock: FixedClock, path: Path) -> ImportSummary:
 def _ents(db: Database, key: str) -> dict[tuple[str, str], str | None]:
     with db.connect() as conn:
         ident = repo.get_identity(conn, key)
-        return {(e.permission, e.scope): e.granted_by for e in repo.list_entitlements(conn, identity_id=ident.id)}
+        return {
+            (e.permission, e.scope): e.granted_by for e in repo.list_entitlements(conn, identity_id=ident.id)
+        }
 
 
 def test_service_accounts_are_workloads_with_their_annotations(db: Database, clock: FixedClock) -> None:
@@ -40,7 +42,10 @@ def test_service_accounts_are_workloads_with_their_annotations(db: Database, clo
     assert runner.attributes["k8s"]["app"] == {"name": "gitlab-runner", "managed-by": "Helm"}
     assert (api.kind, api.name, api.team) == (Kind.WORKLOAD, "payments/api", "payments")
     assert api.attributes["k8s"]["gcp_service_account"].startswith("payments-api@")
-    assert (token.type, token.fingerprint) == (CredentialType.SERVICE_ACCOUNT_TOKEN, "k8s:secret/payments/api-token-x7k2p")
+    assert (token.type, token.fingerprint) == (
+        CredentialType.SERVICE_ACCOUNT_TOKEN,
+        "k8s:secret/payments/api-token-x7k2p",
+    )
     assert legacy.tags == ["break_glass", "privileged"]  # annotation; bound to cluster-admin
 
 
@@ -48,9 +53,14 @@ def test_bindings_become_entitlements_of_each_subject(db: Database, clock: Fixed
     summary = _import(db, clock, CLUSTER)
     assert _ents(db, f"{SA}payments:api") == {
         ("clusterrole:edit", "namespace/payments"): "rolebinding/payments/payments-edit",
-        ("role:pod-reader", "namespace/payments"): "rolebinding/payments/read-pods",  # system:serviceaccounts:payments
+        (
+            "role:pod-reader",
+            "namespace/payments",
+        ): "rolebinding/payments/read-pods",  # system:serviceaccounts:payments
     }
-    assert _ents(db, f"{SA}payments:default") == {("role:pod-reader", "namespace/payments"): "rolebinding/payments/read-pods"}
+    assert _ents(db, f"{SA}payments:default") == {
+        ("role:pod-reader", "namespace/payments"): "rolebinding/payments/read-pods"
+    }
     assert _ents(db, f"{SA}ci:gitlab-runner") == {}
     assert _ents(db, f"{SA}kube-system:legacy-admin") == {
         ("clusterrole:cluster-admin", "cluster"): "clusterrolebinding/cluster-admin-binding"
@@ -74,7 +84,9 @@ def test_user_subjects_become_people_or_components(db: Database, clock: FixedClo
     assert (ops.kind, ops.tags) == (Kind.HUMAN, ["privileged"])
     assert scheduler.kind is Kind.WORKLOAD
     assert runner.owner_id == ana.id  # the owner annotation names her e-mail
-    assert _ents(db, "ana.silva@example.com") == {("clusterrole:edit", "namespace/payments"): "rolebinding/payments/payments-edit"}
+    assert _ents(db, "ana.silva@example.com") == {
+        ("clusterrole:edit", "namespace/payments"): "rolebinding/payments/payments-edit"
+    }
 
 
 def test_role_arn_annotation_assumes_the_aws_role(db: Database, clock: FixedClock) -> None:
@@ -85,7 +97,9 @@ def test_role_arn_annotation_assumes_the_aws_role(db: Database, clock: FixedCloc
     with db.connect() as conn:
         role = repo.get_identity(conn, "arn:aws:iam::111122223333:role/ops-automation")
         runner = repo.get_identity(conn, f"{SA}ci:gitlab-runner")
-        assert {"relation": "assumes", "object": role.id, "source": "k8s:cluster"} in repo.list_relations(conn, runner.id or "")
+        assert {"relation": "assumes", "object": role.id, "source": "k8s:cluster"} in repo.list_relations(
+            conn, runner.id or ""
+        )
 
 
 def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:
@@ -95,7 +109,9 @@ def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:
     assert (again.created, again.updated, again.unchanged, again.children_changed) == (0, 0, 8, 0)
 
 
-def test_bad_items_are_located_and_nothing_is_written(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+def test_bad_items_are_located_and_nothing_is_written(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
     doc = json.loads(CLUSTER.read_text())
     del doc["items"][1]["metadata"]["namespace"]
     doc["items"][3]["metadata"]["creationTimestamp"] = "yesterday"

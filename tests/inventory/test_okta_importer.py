@@ -57,16 +57,27 @@ def test_managers_become_owners(db: Database, clock: FixedClock) -> None:
 def test_password_and_federation_become_credentials(db: Database, clock: FixedClock) -> None:
     _import(db, clock, FIXTURES / "users.json")
     with db.connect() as conn:
+
         def creds(key: str) -> dict[str, object]:
             ident = repo.get_identity(conn, key)
             return {c.fingerprint: c for c in repo.list_credentials(conn, identity_id=ident.id)}
 
-        ana, carla, dave = creds("ana.silva@example.com"), creds("carla.neves@example.com"), creds("okta:00u1davepereira0001")
+        ana, carla, dave = (
+            creds("ana.silva@example.com"),
+            creds("carla.neves@example.com"),
+            creds("okta:00u1davepereira0001"),
+        )
         bruno = creds("bruno.lima@example.com")
     password = ana["okta:00u1anasilva0000001#password"]
-    assert (password.type, password.last_rotated) == (CredentialType.PASSWORD, datetime(2026, 2, 1, 9, tzinfo=UTC))
+    assert (password.type, password.last_rotated) == (
+        CredentialType.PASSWORD,
+        datetime(2026, 2, 1, 9, tzinfo=UTC),
+    )
     [federated] = carla.values()
-    assert (federated.type, federated.fingerprint) == (CredentialType.FEDERATED, "okta:00u1carlaneves00001#provider/Corp ADFS")
+    assert (federated.type, federated.fingerprint) == (
+        CredentialType.FEDERATED,
+        "okta:00u1carlaneves00001#provider/Corp ADFS",
+    )
     assert dave["okta:00u1davepereira0001#password"].status is CredentialStatus.EXPIRED
     assert bruno == {}
 
@@ -94,7 +105,9 @@ def test_reimport_changes_nothing(any_db: Database, clock: FixedClock) -> None:
     assert (again.created, again.updated, again.unchanged, again.children_changed) == (0, 0, 7, 0)
 
 
-def test_bad_users_are_located_and_nothing_is_written(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+def test_bad_users_are_located_and_nothing_is_written(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
     users = json.loads((FIXTURES / "users.json").read_text())
     users[1]["status"] = "ON_VACATION"
     del users[2]["profile"]["login"]

@@ -88,7 +88,9 @@ def test_missing_required_attributes_are_located(db: Database, clock: FixedClock
         assert repo.count_identities(conn) == {}
 
 
-def test_a_document_that_is_not_a_list_response_is_an_error(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+def test_a_document_that_is_not_a_list_response_is_an_error(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
     path = tmp_path / "user.json"
     path.write_text(json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1"}))
     [error] = _import(db, clock, path).errors

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -60,12 +61,22 @@ class RawRecord:
     line: int | None = None
     index: int | None = None
     offset: int | None = None
+    text: bytes | None = None
+    """The record's own bytes when it was a whole JSON line (not inside a container)."""
 
     def error(self, message: str, field: str | None = None) -> EventError:
         """An ``EventError`` located at this record."""
         if self.index is not None:
             message = f"record {self.index}: {message}"
         return EventError(message, source=self.file, line=self.line, field=field, offset=self.offset)
+
+
+class UnreadableRecordError(EventError):
+    """A JSON line that does not parse; ``text`` keeps its bytes for a rejects file."""
+
+    def __init__(self, message: str, *, text: bytes, source: str, line: int, offset: int) -> None:
+        super().__init__(message, source=source, line=line, offset=offset)
+        self.text = text
 
 
 def read_records(
@@ -87,8 +98,9 @@ def read_records(
         else:
             yield from _read_path(path)
         return
-    yield from _read_stream(path_or_stream, source_name or getattr(path_or_stream, "name", None)
-                            or "<stream>")
+    yield from _read_stream(
+        path_or_stream, source_name or getattr(path_or_stream, "name", None) or "<stream>"
+    )
 
 
 def normalize_records(
@@ -198,8 +210,8 @@ def _read_lines(binary: IO[bytes], name: str) -> Iterator[RawRecord | EventError
         except orjson.JSONDecodeError:
             pass
         else:
-            yield from _expand(value, name, number, None, offset)
-            yield from _json_lines(lines, name, number, offset + len(first))
+            del value
+            yield from _json_lines(itertools.chain((first,), lines), name, number - 1, offset)
             return
     rest = first + b"".join(lines)
     try:
@@ -225,12 +237,14 @@ def _json_lines(
                 value = loads(line)
             except orjson.JSONDecodeError as exc:
                 if line.strip():
-                    yield EventError(f"invalid JSON: {exc}", source=name, line=number, offset=offset)
+                    yield UnreadableRecordError(
+                        f"invalid JSON: {exc}", text=line, source=name, line=number, offset=offset
+                    )
             else:
                 if type(value) is dict and not (
                     "Records" in value or "records" in value or "log" in value or "items" in value
                 ):
-                    yield RawRecord(value, name, number, None, offset)
+                    yield RawRecord(value, name, number, None, offset, line)
                 else:
                     yield from _expand(value, name, number, None, offset)
         offset += len(line)
@@ -254,8 +268,12 @@ def _expand(
         value = items
     elif not isinstance(value, list):
         where = f"record {index}: " if index is not None else ""
-        yield EventError(f"{where}expected a JSON object, got {type(value).__name__}",
-                         source=name, line=line, offset=offset)
+        yield EventError(
+            f"{where}expected a JSON object, got {type(value).__name__}",
+            source=name,
+            line=line,
+            offset=offset,
+        )
         return
     if not isinstance(value, list):
         return

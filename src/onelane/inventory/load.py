@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from onelane import audit
-from onelane.errors import ImportError_
+from onelane.errors import IdentityImportError
 from onelane.ids import new_id
 from onelane.inventory.models import Kind, Status, external_id_namespace
 from onelane.inventory.records import IdentityRecord, ParsedFile
@@ -46,7 +46,7 @@ class ImportSummary:
     unchanged: int = 0
     children_changed: int = 0
     written: bool = False
-    errors: list[ImportError_] = field(default_factory=list)
+    errors: list[IdentityImportError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +82,9 @@ def lookup_external(conn: Connection, values: Iterable[str]) -> dict[str, str]:
         return {value: ident for value, ident in conn.execute(query) if value in wanted}
     found: dict[str, str] = {}
     for part in chunks(sorted(wanted), LOOKUP_CHUNK):
-        found.update({value: ident for value, ident in conn.execute(query.where(external_ids.c.value.in_(part)))})
+        found.update(
+            {value: ident for value, ident in conn.execute(query.where(external_ids.c.value.in_(part)))}
+        )
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from onelane.errors import ImportError_
+from onelane.errors import IdentityImportError
 from onelane.inventory.models import Credential, Entitlement, Identity, Relation
 
 
@@ -38,5 +38,5 @@ class ParsedFile:
     # credentials, entitlements and relations are synced within the scope only, so
     # importing a second account never revokes what the first one granted
     scope: str | None = None
-    errors: list[ImportError_] = field(default_factory=list)
+    errors: list[IdentityImportError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

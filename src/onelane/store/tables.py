@@ -123,3 +123,114 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# -- identity activity (events/) -------------------------------------------------------
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column("time", When, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("identity_id", sa.String(40)),
+    sa.Column("actor_type", sa.String(64), nullable=False),
+    sa.Column("actor_name", sa.Text),
+    sa.Column("actor_ids", Json, nullable=False),
+    sa.Column("credential_id", sa.String(256)),
+    sa.Column("session", Json, nullable=False),
+    sa.Column("src_ip", sa.String(64)),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("resources", Json, nullable=False),
+    sa.Column("on_behalf_of", sa.Text),
+    sa.Column("invoked_by", sa.Text),
+    sa.Column("ocsf_class", sa.Integer, nullable=False),
+    sa.Column("region", sa.String(64)),
+    sa.Column("account", sa.String(128)),
+    sa.Column("raw", Json, nullable=False),
+    sa.Column("ingested_at", When, nullable=False),
+    sa.Index("ix_events_identity_time", "identity_id", "time"),
+    sa.Index("ix_events_time", "time"),
+    sa.Index("ix_events_credential_id", "credential_id"),
+)
+
+credential_usage = sa.Table(
+    "credential_usage",
+    metadata,
+    sa.Column("credential_id", sa.String(256), primary_key=True),
+    sa.Column("identity_id", sa.String(40), index=True),
+    sa.Column("first_seen", When, nullable=False),
+    sa.Column("last_seen", When, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("sources", Json, nullable=False),
+    sa.Column("workload_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("interactive", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+entitlement_usage = sa.Table(
+    "entitlement_usage",
+    metadata,
+    sa.Column("identity_id", sa.String(40), primary_key=True),
+    sa.Column("action", sa.String(512), primary_key=True),
+    sa.Column("scope", sa.String(1024), primary_key=True),
+    sa.Column("first_seen", When, nullable=False),
+    sa.Column("last_seen", When, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+sa.Index("ix_credentials_fingerprint", credentials.c.fingerprint)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("time", When, nullable=False, index=True),
+    sa.Column("effect", sa.String(20), nullable=False, index=True),
+    sa.Column("decision", sa.Boolean, nullable=False),
+    sa.Column("identity_id", sa.String(40), index=True),
+    sa.Column("external_ids", Json, nullable=False),
+    sa.Column("subject_key", sa.String(512), nullable=False),
+    sa.Column("subject_kind", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False, index=True),
+    sa.Column("resource_type", sa.String(200), nullable=False),
+    sa.Column("resource_id", sa.String(512), nullable=False),
+    sa.Column("reasons", Json, nullable=False),
+    sa.Column("report_only", Json, nullable=False),
+    sa.Column("obligations", Json, nullable=False),
+    sa.Column("policy_revision", sa.String(64), nullable=False),
+    sa.Column("input", Json, nullable=False),
+    sa.Column("subject", Json, nullable=False),
+    sa.Column("request_id", sa.String(200)),
+)
+
+# -- detection (detect/) ---------------------------------------------------------------
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("rule_id", sa.String(200), nullable=False, index=True),
+    sa.Column("title", sa.String(400), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("identity", sa.String(512), nullable=False, index=True),
+    sa.Column("identity_id", sa.String(40), index=True),
+    sa.Column("external_ids", Json, nullable=False),
+    sa.Column("credential_id", sa.String(256)),
+    sa.Column("techniques", Json, nullable=False),
+    sa.Column("owasp_nhi", Json, nullable=False),
+    sa.Column("evidence", Json, nullable=False),
+    sa.Column("first_seen", When, nullable=False),
+    sa.Column("last_seen", When, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("suppression_key", sa.String(1024), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("details", Json, nullable=False),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.Index("ix_alerts_suppression_key_status", "suppression_key", "status"),
+    sa.Index("ix_alerts_last_seen", "last_seen"),
+)

@@ -137,9 +137,7 @@ class CompiledCondition:
     tree: Node
 
 
-def compile_condition(
-    trees: list[Node], name: str = "rule"
-) -> CompiledCondition:
+def compile_condition(trees: list[Node], name: str = "rule") -> CompiledCondition:
     """Generate and compile one function for the OR of a rule's condition trees."""
     tree = trees[0] if len(trees) == 1 else simplify(Node("or", trees))
     counter: Counter[str] = Counter()

@@ -306,9 +306,7 @@ class _Node:
             previous = q
         return picks
 
-    def emit(
-        self, key: GroupKey, end: float, metric: int, evidence: list[_Entry]
-    ) -> list[CorrelationMatch]:
+    def emit(self, key: GroupKey, end: float, metric: int, evidence: list[_Entry]) -> list[CorrelationMatch]:
         base = sorted({i for e in evidence for i in e.base_ids})
         children = sorted({i for e in evidence for i in e.child_ids})
         alert_id = f"{self.key}|{key!r}|{end!r}"
@@ -334,11 +332,7 @@ class _Node:
             pkey = tuple(key[i] for i in spec.child_positions)
             position = spec.child_value_position
             value = key[position] if position is not None else None
-            out.extend(
-                parent.feed(
-                    slot_index, end, "c:" + alert_id, pkey, value, tuple(base), (alert_id,)
-                )
-            )
+            out.extend(parent.feed(slot_index, end, "c:" + alert_id, pkey, value, tuple(base), (alert_id,)))
         return out
 
 
@@ -406,8 +400,7 @@ class Correlator:
                     missing.append(value_field)
                 if missing:
                     raise node.error(
-                        f"fields {missing} are not grouped by the referenced correlation "
-                        f"{ref.reference!r}"
+                        f"fields {missing} are not grouped by the referenced correlation {ref.reference!r}"
                     )
                 node.slots.append(
                     _Slot(

@@ -56,9 +56,7 @@ class CompiledRule:
     match: Match = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.match = Match(
-            self.id, self.title, self.level, self.tags, attack_ids(list(self.tags)), self
-        )
+        self.match = Match(self.id, self.title, self.level, self.tags, attack_ids(list(self.tags)), self)
 
     def matches(self, record: Any) -> bool:
         return bool(self.predicate(record))
@@ -110,9 +108,7 @@ class Engine:
     out unless ``include_silenced`` is set; the correlator sets it.
     """
 
-    def __init__(
-        self, ruleset: RuleSet, *, placeholders: dict[str, list[str]] | None = None
-    ) -> None:
+    def __init__(self, ruleset: RuleSet, *, placeholders: dict[str, list[str]] | None = None) -> None:
         self.ruleset = ruleset
         self.errors: list[RuleError] = []
         self.rules: list[CompiledRule] = []
@@ -130,9 +126,7 @@ class Engine:
         self.by_id = {r.id: r for r in self.rules}
         self._routes: dict[tuple[LogSource, bool], LiteralIndex[CompiledRule]] = {}
 
-    def route(
-        self, logsource: LogSource, include_silenced: bool = False
-    ) -> LiteralIndex[CompiledRule]:
+    def route(self, logsource: LogSource, include_silenced: bool = False) -> LiteralIndex[CompiledRule]:
         key = (logsource, include_silenced)
         index = self._routes.get(key)
         if index is None:
@@ -149,9 +143,7 @@ class Engine:
             index = self._routes[key] = build_index(chosen)
         return index
 
-    def match(
-        self, record: Any, logsource: LogSource, *, include_silenced: bool = False
-    ) -> list[Match]:
+    def match(self, record: Any, logsource: LogSource, *, include_silenced: bool = False) -> list[Match]:
         """The rules matching ``record``, in rule order within the index buckets."""
         index = self._routes.get((logsource, include_silenced))
         if index is None:

@@ -162,8 +162,7 @@ def load_rules(paths: Iterable[str | Path] | str | Path) -> RuleSet:
                 broken.add(id(rule))
                 errors.append(
                     RuleError(
-                        f"{source_of(rule)}: correlation {rule.title!r} refers to a rule "
-                        "that did not load",
+                        f"{source_of(rule)}: correlation {rule.title!r} refers to a rule that did not load",
                         rule_id=rule_key(rule),
                         source=source_of(rule),
                     )

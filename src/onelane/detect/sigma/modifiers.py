@@ -188,9 +188,7 @@ def keyword_cased(record: Any, predicate: TextPredicate) -> bool:
     return any(predicate(s) for s in iter_strings(record))
 
 
-def _string_parts(
-    value: SigmaString, placeholders: dict[str, list[str]]
-) -> list[list[str | SpecialChars]]:
+def _string_parts(value: SigmaString, placeholders: dict[str, list[str]]) -> list[list[str | SpecialChars]]:
     """The alternatives of a Sigma string, with ``expand`` placeholders replaced."""
     alternatives: list[list[str | SpecialChars]] = [[]]
     for part in value.s:
@@ -209,9 +207,7 @@ def _string_parts(
     return alternatives
 
 
-def _string_parts_of_text(
-    prefix: list[str | SpecialChars], text: str
-) -> list[list[str | SpecialChars]]:
+def _string_parts_of_text(prefix: list[str | SpecialChars], text: str) -> list[list[str | SpecialChars]]:
     return [[*prefix, *SigmaString(text).s]]  # type: ignore[list-item]
 
 
@@ -517,9 +513,7 @@ def compile_value(
     if isinstance(value, SigmaCompareExpression):
         bound = value.number
         read: Callable[[Any], float | int | None] = (
-            _time_part_reader(bound.timestamp_part)
-            if isinstance(bound, SigmaTimestampPart)
-            else as_number
+            _time_part_reader(bound.timestamp_part) if isinstance(bound, SigmaTimestampPart) else as_number
         )
         return [ValueMatcher(fieldname, _compare_test(value.op, bound.number, read), 4)]
     if isinstance(value, SigmaCIDRExpression):

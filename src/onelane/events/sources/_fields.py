@@ -61,9 +61,7 @@ def _parse_loose(value: str, field: str) -> datetime:
         raise EventError(f"unparsable time {value!r}", field=field) from None
 
 
-def event_time(
-    record: dict[str, Any], keys: Iterable[str], default_time: datetime | None
-) -> datetime:
+def event_time(record: dict[str, Any], keys: Iterable[str], default_time: datetime | None) -> datetime:
     """The first present time among ``keys`` then the shipper keys, else ``default_time``."""
     first = ""
     for key in keys:

@@ -264,9 +264,7 @@ class EntraAudit(EventSource):
         result = (text(props.get("result")) or text(top.get("result")) or "").lower()
         if not result:
             result = (text(top.get("resultType")) or "").lower()
-        outcome = {"success": "success", "failure": "failure", "timeout": "failure"}.get(
-            result, "unknown"
-        )
+        outcome = {"success": "success", "failure": "failure", "timeout": "failure"}.get(result, "unknown")
         reason = text(props.get("resultReason")) or text(top.get("resultDescription"))
 
         initiated = as_dict(props.get("initiatedBy"))

@@ -109,11 +109,33 @@ from onelane.inventory.models import (
 )
 from onelane.inventory.records import IdentityRecord, ParsedFile
 
-CI_WORDS = frozenset({
-    "ci", "cd", "cicd", "deploy", "deployer", "deployment", "deployments", "github", "gitlab",
-    "jenkins", "pipeline", "pipelines", "circleci", "buildkite", "travis", "terraform",
-    "atlantis", "argocd", "spinnaker", "teamcity", "bamboo", "codebuild", "codepipeline",
-})
+CI_WORDS = frozenset(
+    {
+        "ci",
+        "cd",
+        "cicd",
+        "deploy",
+        "deployer",
+        "deployment",
+        "deployments",
+        "github",
+        "gitlab",
+        "jenkins",
+        "pipeline",
+        "pipelines",
+        "circleci",
+        "buildkite",
+        "travis",
+        "terraform",
+        "atlantis",
+        "argocd",
+        "spinnaker",
+        "teamcity",
+        "bamboo",
+        "codebuild",
+        "codepipeline",
+    }
+)
 ADMIN_POLICIES = frozenset({"AdministratorAccess"})
 ROOT = "<root_account>"
 AUTH_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -254,14 +276,18 @@ class _Import:
         draft.name, draft.principal, draft.location = name, kind, rec.where
         draft.ext = list(dict.fromkeys([arn, *([unique_id] if unique_id else []), *draft.ext]))
         draft.tags = tags
-        draft.attributes.update(compact({
-            "account": account_of(arn),
-            f"{kind}_id": unique_id,
-            "path": rec.text("Path"),
-            "created": iso(created),
-            "tags": tags,
-            "permissions_boundary": boundary,
-        }))
+        draft.attributes.update(
+            compact(
+                {
+                    "account": account_of(arn),
+                    f"{kind}_id": unique_id,
+                    "path": rec.text("Path"),
+                    "created": iso(created),
+                    "tags": tags,
+                    "permissions_boundary": boundary,
+                }
+            )
+        )
         return draft
 
     def _user(self, rec: Located, groups: dict[str, tuple[list[Entitlement], bool]]) -> None:
@@ -291,13 +317,19 @@ class _Import:
         self.trusts += [(p, draft.arn) for p in draft.trust.principals]
         draft.entitlements, draft.admin, draft.last_seen = first_each(ents), admin, last_used
         draft.attributes.update(draft.trust.attributes())
-        draft.attributes.update(compact({
-            "last_used_region": rec.text("RoleLastUsed.Region"),
-            "max_session_seconds": rec.get("MaxSessionDuration"),
-            "instance_profiles": [
-                p.get("InstanceProfileName") for p in rec.seq("InstanceProfileList") if isinstance(p, dict)
-            ],
-        }))
+        draft.attributes.update(
+            compact(
+                {
+                    "last_used_region": rec.text("RoleLastUsed.Region"),
+                    "max_session_seconds": rec.get("MaxSessionDuration"),
+                    "instance_profiles": [
+                        p.get("InstanceProfileName")
+                        for p in rec.seq("InstanceProfileList")
+                        if isinstance(p, dict)
+                    ],
+                }
+            )
+        )
 
     def _permissions(
         self, rec: Located, inline_key: str, granted_by: str | None, via: dict[str, Any]
@@ -321,8 +353,11 @@ class _Import:
                 rec.fail("needs a PolicyName and a PolicyArn", f"AttachedManagedPolicies[{j}]")
                 continue
             by = granted_by or arn
-            ents.append(Entitlement(f"policy:{name}", "*", granted_by=by,
-                                    attributes={"policy_arn": arn, **via}, source=SOURCE))
+            ents.append(
+                Entitlement(
+                    f"policy:{name}", "*", granted_by=by, attributes={"policy_arn": arn, **via}, source=SOURCE
+                )
+            )
             document = self.policies.get(arn, (name, None))[1]
             found = grants(document, name, by, via) if document else []
             ents += found
@@ -370,8 +405,16 @@ class _Import:
             if active or rotated:
                 region = (row.get(f"{key}last_used_region") or "").strip()
                 service = (row.get(f"{key}last_used_service") or "").strip()
-                keys.append(_Slot(n, bool(active), rotated, used,
-                                  region if region != "N/A" else None, service if service != "N/A" else None))
+                keys.append(
+                    _Slot(
+                        n,
+                        bool(active),
+                        rotated,
+                        used,
+                        region if region != "N/A" else None,
+                        service if service != "N/A" else None,
+                    )
+                )
             cert_active, cert_rotated = yes(f"cert_{n}_active"), when(f"cert_{n}_last_rotated")
             if cert_active or cert_rotated:
                 certs.append(_Slot(n, bool(cert_active), cert_rotated))
@@ -387,25 +430,48 @@ class _Import:
         seen = [password_used, *(s.used for s in keys)]
         draft.last_seen = max((t for t in [draft.last_seen, *seen] if t), default=None)
         if password:
-            draft.credentials.append(Credential(
-                CredentialType.PASSWORD, f"{arn}#password", last_used=password_used,
-                last_rotated=changed, expires_at=next_rotation, source=SOURCE,
-            ))
+            draft.credentials.append(
+                Credential(
+                    CredentialType.PASSWORD,
+                    f"{arn}#password",
+                    last_used=password_used,
+                    last_rotated=changed,
+                    expires_at=next_rotation,
+                    source=SOURCE,
+                )
+            )
         if mfa:
             draft.credentials.append(Credential(CredentialType.MFA, f"{arn}#mfa", source=SOURCE))
         for slot in keys:
-            draft.credentials.append(Credential(
-                CredentialType.ACCESS_KEY, f"{arn}#key{slot.number}", _status(slot.active),
-                created_at=slot.rotated, last_used=slot.used, last_rotated=slot.rotated,
-                attributes=compact({"slot": slot.number, "last_used_region": slot.region,
-                                    "last_used_service": slot.service}),
-                source=SOURCE,
-            ))
+            draft.credentials.append(
+                Credential(
+                    CredentialType.ACCESS_KEY,
+                    f"{arn}#key{slot.number}",
+                    _status(slot.active),
+                    created_at=slot.rotated,
+                    last_used=slot.used,
+                    last_rotated=slot.rotated,
+                    attributes=compact(
+                        {
+                            "slot": slot.number,
+                            "last_used_region": slot.region,
+                            "last_used_service": slot.service,
+                        }
+                    ),
+                    source=SOURCE,
+                )
+            )
         for slot in certs:
-            draft.credentials.append(Credential(
-                CredentialType.CERTIFICATE, f"{arn}#cert{slot.number}", _status(slot.active),
-                created_at=slot.rotated, last_rotated=slot.rotated, source=SOURCE,
-            ))
+            draft.credentials.append(
+                Credential(
+                    CredentialType.CERTIFICATE,
+                    f"{arn}#cert{slot.number}",
+                    _status(slot.active),
+                    created_at=slot.rotated,
+                    last_rotated=slot.rotated,
+                    source=SOURCE,
+                )
+            )
 
     # -- list-access-keys -----------------------------------------------------------------
 
@@ -418,21 +484,28 @@ class _Import:
             if status and status not in ("Active", "Inactive"):
                 rec.fail(f"{status!r} is not Active or Inactive", "Status")
             if user and key_id and not rec.failed:
-                self.keys.append(_Key(key_id, status == "Active", created, user, f"{errors.source} {rec.where}"))
+                self.keys.append(
+                    _Key(key_id, status == "Active", created, user, f"{errors.source} {rec.where}")
+                )
 
     def _attach_keys(self) -> None:
         by_name = {d.name: d for d in self.drafts.values() if d.principal == "user"}
         for user in dict.fromkeys(k.user for k in self.keys):
             draft = by_name.get(user)
-            keys = sorted((k for k in self.keys if k.user == user), key=lambda k: (k.created is None, k.created))
+            keys = sorted(
+                (k for k in self.keys if k.user == user), key=lambda k: (k.created is None, k.created)
+            )
             if draft is None:
                 self.warnings.append(
                     f"{keys[0].location}: access keys of user {user!r}, who is in neither the "
                     "authorization details nor the credential report; skipped"
                 )
                 continue
-            slots = [c for c in draft.credentials if c.type is CredentialType.ACCESS_KEY
-                     and c.fingerprint.startswith(f"{draft.arn}#")]
+            slots = [
+                c
+                for c in draft.credentials
+                if c.type is CredentialType.ACCESS_KEY and c.fingerprint.startswith(f"{draft.arn}#")
+            ]
             for slot in slots:  # the report's last rotated time is the key's creation time
                 match = next((k for k in keys if _same_second(slot.created_at, k.created)), None)
                 if match is None and (slot.created_at is None or all(k.created is None for k in keys)):
@@ -441,12 +514,21 @@ class _Import:
                     slot.fingerprint, slot.status = match.key_id, _status(match.active)
                     keys.remove(match)
             for key in keys:
-                draft.credentials.append(Credential(
-                    CredentialType.ACCESS_KEY, key.key_id, _status(key.active),
-                    created_at=key.created, last_rotated=key.created, source=SOURCE,
-                ))
-            draft.ext += [c.fingerprint for c in draft.credentials
-                          if c.type is CredentialType.ACCESS_KEY and not c.fingerprint.startswith("arn:")]
+                draft.credentials.append(
+                    Credential(
+                        CredentialType.ACCESS_KEY,
+                        key.key_id,
+                        _status(key.active),
+                        created_at=key.created,
+                        last_rotated=key.created,
+                        source=SOURCE,
+                    )
+                )
+            draft.ext += [
+                c.fingerprint
+                for c in draft.credentials
+                if c.type is CredentialType.ACCESS_KEY and not c.fingerprint.startswith("arn:")
+            ]
 
 
 def _classify(path: Path, errors: Collector) -> tuple[str, Any]:
@@ -553,6 +635,10 @@ def _finish(d: _Draft) -> IdentityRecord:
         last_seen=d.last_seen,
     )
     return IdentityRecord(
-        identity, d.credentials, d.entitlements, d.relations,
-        owner_ref(owner) if owner else None, location=d.location,
+        identity,
+        d.credentials,
+        d.entitlements,
+        d.relations,
+        owner_ref(owner) if owner else None,
+        location=d.location,
     )

@@ -112,7 +112,9 @@ def grants(doc: dict[str, Any], policy: str, granted_by: str, via: dict[str, Any
         for action in actions:
             for resource in resources or ["*"]:
                 out.append(
-                    Entitlement(action, resource, granted_by=granted_by, attributes=dict(extra), source=SOURCE)
+                    Entitlement(
+                        action, resource, granted_by=granted_by, attributes=dict(extra), source=SOURCE
+                    )
                 )
     return out
 
@@ -120,7 +122,9 @@ def grants(doc: dict[str, Any], policy: str, granted_by: str, via: dict[str, Any
 def is_admin(entitlements: list[Entitlement]) -> bool:
     """Full access: an unconditional ``*`` (or ``iam:*``) action on every resource."""
     return any(
-        e.permission in ("*", "iam:*") and e.scope == "*" and not e.attributes.get("not_action")
+        e.permission in ("*", "iam:*")
+        and e.scope == "*"
+        and not e.attributes.get("not_action")
         and not e.attributes.get("conditional")
         for e in entitlements
     )

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from onelane.errors import ImportError_
+from onelane.errors import IdentityImportError
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -20,10 +20,10 @@ class Collector:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.errors: list[ImportError_] = []
+        self.errors: list[IdentityImportError] = []
 
     def error(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
-        self.errors.append(ImportError_(message, source=self.source, line=line, field=field))
+        self.errors.append(IdentityImportError(message, source=self.source, line=line, field=field))
 
     def enum(self, cls: type[E], value: Any, *, line: int | None = None, field: str) -> E | None:
         member = cls._value2member_map_.get(value)  # the common case: already canonical

@@ -68,10 +68,16 @@ from onelane.inventory.models import (
 from onelane.inventory.records import IdentityRecord, ParsedFile
 
 SOURCE = "github"
-PRIVILEGED_WRITE = frozenset({
-    "administration", "organization_administration", "members", "secrets",
-    "organization_secrets", "workflows",
-})
+PRIVILEGED_WRITE = frozenset(
+    {
+        "administration",
+        "organization_administration",
+        "members",
+        "secrets",
+        "organization_secrets",
+        "workflows",
+    }
+)
 ORG_PERMISSIONS = frozenset({"members"})
 
 
@@ -90,7 +96,9 @@ def _read_one(path: Path) -> ParsedFile:
         out.scope = f"github:{org.lower()}"
         for key, role in (("members", None), ("outside_collaborators", "outside_collaborator")):
             for i, item in enumerate(parts.get(key, [])):
-                rec = _member(Located(errors, item, f"{key}[{i}]" if isinstance(doc, dict) else f"[{i}]"), org, role)
+                rec = _member(
+                    Located(errors, item, f"{key}[{i}]" if isinstance(doc, dict) else f"[{i}]"), org, role
+                )
                 if rec is not None:
                     out.records.append(rec)
         where = "installations" if isinstance(doc, dict) else ""
@@ -148,8 +156,11 @@ def _member(rec: Located, org: str, fixed_role: str | None) -> IdentityRecord | 
         rec.fail(f"must be a user object, not {type_name(rec.data)}")
         return None
     membership = "user" in rec.data and isinstance(rec.data.get("user"), dict)
-    user = Located(rec.errors, rec.data["user"] if membership else rec.data,
-                   f"{rec.where}.user" if membership else rec.where)
+    user = Located(
+        rec.errors,
+        rec.data["user"] if membership else rec.data,
+        f"{rec.where}.user" if membership else rec.where,
+    )
     login = user.text("login", required=True)
     user.label = rec.label = f"user {login!r}" if login else "user"
     user_id = user.text("id")
@@ -171,10 +182,18 @@ def _member(rec: Located, org: str, fixed_role: str | None) -> IdentityRecord | 
         external_ids=ext,
         tags=sorted(tags),
         source=SOURCE,
-        attributes={SOURCE: compact({
-            "login": login, "id": user_id, "type": user_type, "site_admin": site_admin or None,
-            "state": state, "org": org,
-        })},
+        attributes={
+            SOURCE: compact(
+                {
+                    "login": login,
+                    "id": user_id,
+                    "type": user_type,
+                    "site_admin": site_admin or None,
+                    "state": state,
+                    "org": org,
+                }
+            )
+        },
     )
     ent = Entitlement(f"role:{role}", f"org/{org}", granted_by=f"github:org/{org}", source=SOURCE)
     return IdentityRecord(identity, entitlements=[ent], location=rec.where)
@@ -206,7 +225,8 @@ def _installation(rec: Located, org: str) -> IdentityRecord | None:
     if rec.failed or not slug or not install_id:
         return None
     privileged = any(
-        level == "admin" or (level == "write" and perm in PRIVILEGED_WRITE) for perm, level in permissions.items()
+        level == "admin" or (level == "write" and perm in PRIVILEGED_WRITE)
+        for perm, level in permissions.items()
     )
     ents = []
     for perm, level in sorted(permissions.items()):
@@ -215,7 +235,9 @@ def _installation(rec: Located, org: str) -> IdentityRecord | None:
         else:
             scopes = [f"repo/{r}" for r in repos] or [f"org/{org}/selected"]
         ents += [
-            Entitlement(f"{perm}:{level}", scope, granted_by=f"github:installation/{install_id}", source=SOURCE)
+            Entitlement(
+                f"{perm}:{level}", scope, granted_by=f"github:installation/{install_id}", source=SOURCE
+            )
             for scope in scopes
         ]
     identity = Identity(
@@ -225,16 +247,20 @@ def _installation(rec: Located, org: str) -> IdentityRecord | None:
         status=Status.SUSPENDED if suspended else Status.ACTIVE,
         tags=sorted({"third_party", *(["privileged"] if privileged else [])}),
         source=SOURCE,
-        attributes={SOURCE: compact({
-            "installation_id": install_id,
-            "app_id": rec.get("app_id"),
-            "org": org,
-            "repository_selection": selection,
-            "events": sorted(str(e) for e in rec.seq("events")),
-            "created": iso(created),
-            "updated": iso(updated),
-            "suspended": iso(suspended),
-            "suspended_by": rec.text("suspended_by.login"),
-        })},
+        attributes={
+            SOURCE: compact(
+                {
+                    "installation_id": install_id,
+                    "app_id": rec.get("app_id"),
+                    "org": org,
+                    "repository_selection": selection,
+                    "events": sorted(str(e) for e in rec.seq("events")),
+                    "created": iso(created),
+                    "updated": iso(updated),
+                    "suspended": iso(suspended),
+                    "suspended_by": rec.text("suspended_by.login"),
+                }
+            )
+        },
     )
     return IdentityRecord(identity, entitlements=ents, location=rec.where)

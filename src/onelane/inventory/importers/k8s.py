@@ -104,7 +104,9 @@ def _read_one(path: Path) -> ParsedFile:
             elif kind in ("RoleBinding", "ClusterRoleBinding"):
                 bindings.append(rec)
             else:
-                out.warnings.append(f"{rec.where or 'item'}: kind {kind!r} is not one of {', '.join(KINDS)}; skipped")
+                out.warnings.append(
+                    f"{rec.where or 'item'}: kind {kind!r} is not one of {', '.join(KINDS)}; skipped"
+                )
         for rec in bindings:
             _binding(rec, records, out.warnings)
         out.records = list(records.values())
@@ -161,16 +163,18 @@ def _service_account(rec: Located, records: dict[str, IdentityRecord]) -> None:
     identity.team = _first(both, "onelane.io/team", "team")
     identity.environment = _first(both, "onelane.io/environment", "environment", "env")
     identity.tags = sorted(set(identity.tags) | set(flag_tags(both.items())))
-    identity.attributes[SOURCE] = compact({
-        "namespace": namespace,
-        "uid": rec.text("metadata.uid"),
-        "created": iso(created),
-        "automount_token": automount,
-        "aws_role_arn": role_arn,
-        "gcp_service_account": annotations.get("iam.gke.io/gcp-service-account"),
-        "azure_client_id": annotations.get("azure.workload.identity/client-id"),
-        "app": {k.partition("/")[2]: v for k, v in labels.items() if k.startswith("app.kubernetes.io/")},
-    })
+    identity.attributes[SOURCE] = compact(
+        {
+            "namespace": namespace,
+            "uid": rec.text("metadata.uid"),
+            "created": iso(created),
+            "automount_token": automount,
+            "aws_role_arn": role_arn,
+            "gcp_service_account": annotations.get("iam.gke.io/gcp-service-account"),
+            "azure_client_id": annotations.get("azure.workload.identity/client-id"),
+            "app": {k.partition("/")[2]: v for k, v in labels.items() if k.startswith("app.kubernetes.io/")},
+        }
+    )
     record.location = rec.where
     owner = _first(both, "onelane.io/owner", "owner")
     record.owner = owner_ref(owner) if owner else None
@@ -195,7 +199,9 @@ def _binding(rec: Located, records: dict[str, IdentityRecord], warnings: list[st
         rec.fail("a ClusterRoleBinding can only refer to a ClusterRole", "roleRef.kind")
     subjects = []
     for j, subject in enumerate(rec.seq("subjects")):
-        sub = Located(rec.errors, subject, f"{rec.where}.subjects[{j}]" if rec.where else f"subjects[{j}]", rec.label)
+        sub = Located(
+            rec.errors, subject, f"{rec.where}.subjects[{j}]" if rec.where else f"subjects[{j}]", rec.label
+        )
         kind, sub_name = sub.text("kind", required=True), sub.text("name", required=True)
         sub_ns = sub.text("namespace") or namespace
         if kind == "ServiceAccount" and not sub_ns:
@@ -217,8 +223,15 @@ def _binding(rec: Located, records: dict[str, IdentityRecord], warnings: list[st
                 "not list its members, so no identity gets this entitlement"
             )
         for target in targets or []:
-            target.entitlements.append(Entitlement(permission, scope, granted_by=granted_by, source=SOURCE,
-                                                   attributes=compact({"via_group": sub_name if kind == "Group" else None})))
+            target.entitlements.append(
+                Entitlement(
+                    permission,
+                    scope,
+                    granted_by=granted_by,
+                    source=SOURCE,
+                    attributes=compact({"via_group": sub_name if kind == "Group" else None}),
+                )
+            )
             if role in PRIVILEGED_ROLES:
                 target.identity.tags = sorted(set(target.identity.tags) | {"privileged"})
 
@@ -234,8 +247,10 @@ def _subject(
         if name == SA_GROUP or name.startswith(f"{SA_GROUP}:"):
             wanted = name.removeprefix(SA_GROUP).lstrip(":")
             return [
-                r for key, r in records.items()
-                if key.startswith(f"k8s:{SA_PREFIX}") and (not wanted or r.identity.name.startswith(f"{wanted}/"))
+                r
+                for key, r in records.items()
+                if key.startswith(f"k8s:{SA_PREFIX}")
+                and (not wanted or r.identity.name.startswith(f"{wanted}/"))
             ]
         return None
     key = f"k8s:{name}"
@@ -250,13 +265,16 @@ def _subject(
             ext.append(name)
         component = name.startswith("system:")
         kind = Kind.WORKLOAD if component else Kind.SERVICE if ":role/" in name else Kind.HUMAN
-        records[key] = IdentityRecord(Identity(
-            kind=kind,
-            name=name,
-            external_ids=ext,
-            source=SOURCE,
-            attributes={SOURCE: {"user": name, **({"system_component": True} if component else {})}},
-        ), location=location)
+        records[key] = IdentityRecord(
+            Identity(
+                kind=kind,
+                name=name,
+                external_ids=ext,
+                source=SOURCE,
+                attributes={SOURCE: {"user": name, **({"system_component": True} if component else {})}},
+            ),
+            location=location,
+        )
     return [records[key]]
 
 

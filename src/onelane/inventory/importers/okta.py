@@ -160,25 +160,35 @@ def _user(rec: Located) -> IdentityRecord | None:
     creds = []
     if isinstance(credentials.get("password"), dict):
         expired = (raw_status or "").upper() == "PASSWORD_EXPIRED"
-        creds.append(Credential(
-            CredentialType.PASSWORD, f"okta:{user_id}#password",
-            CredentialStatus.EXPIRED if expired else CredentialStatus.ACTIVE,
-            last_rotated=changed, attributes=compact({"provider": rec.text("credentials.provider.type")}),
-            source=SOURCE,
-        ))
+        creds.append(
+            Credential(
+                CredentialType.PASSWORD,
+                f"okta:{user_id}#password",
+                CredentialStatus.EXPIRED if expired else CredentialStatus.ACTIVE,
+                last_rotated=changed,
+                attributes=compact({"provider": rec.text("credentials.provider.type")}),
+                source=SOURCE,
+            )
+        )
     provider = rec.mapping("credentials.provider")
     if str(provider.get("type", "")).upper() in ("FEDERATION", "SOCIAL"):
-        creds.append(Credential(
-            CredentialType.FEDERATED, f"okta:{user_id}#provider/{provider.get('name') or provider['type']}",
-            attributes={"provider_type": str(provider["type"])}, source=SOURCE,
-        ))
-    attributes = compact({
-        "status": raw_status,
-        "type_id": rec.text("type.id"),
-        "login": login,
-        **{_snake(k): iso(v) for k, v in times.items()},
-        **{_snake(k): profile.get(k) for k in PROFILE_ATTRIBUTES},
-    })
+        creds.append(
+            Credential(
+                CredentialType.FEDERATED,
+                f"okta:{user_id}#provider/{provider.get('name') or provider['type']}",
+                attributes={"provider_type": str(provider["type"])},
+                source=SOURCE,
+            )
+        )
+    attributes = compact(
+        {
+            "status": raw_status,
+            "type_id": rec.text("type.id"),
+            "login": login,
+            **{_snake(k): iso(v) for k, v in times.items()},
+            **{_snake(k): profile.get(k) for k in PROFILE_ATTRIBUTES},
+        }
+    )
     identity = Identity(
         kind=kind_for_label(profile.get("userType") if isinstance(profile.get("userType"), str) else None)
         or Kind.HUMAN,
@@ -203,8 +213,13 @@ def _managers(records: dict[str, IdentityRecord], users: list[Any], warnings: li
     ambiguous: set[str] = set()
     for key, rec in records.items():
         attrs = rec.identity.attributes[SOURCE]
-        for value in (key[5:], attrs.get("login"), attrs.get("employee_number"), rec.identity.name,
-                      *rec.identity.external_ids):
+        for value in (
+            key[5:],
+            attrs.get("login"),
+            attrs.get("employee_number"),
+            rec.identity.name,
+            *rec.identity.external_ids,
+        ):
             if value:
                 norm = str(value).strip().lower()
                 if norm in index and index[norm] != key:
@@ -265,12 +280,17 @@ def _apps(errors: Collector, apps: list[Any], records: dict[str, IdentityRecord]
             rec.fail("needs a label or a name", "label")
         scopes = {
             str(m["id"]): str(m["scope"]).lower()
-            for m in rec.seq("users") if isinstance(m, dict) and m.get("id") and m.get("scope")
+            for m in rec.seq("users")
+            if isinstance(m, dict) and m.get("id") and m.get("scope")
         }
         for user_id in _member_ids(rec):
             if app_id and label and f"okta:{user_id}" in records:
-                records[f"okta:{user_id}"].entitlements.append(Entitlement(
-                    f"app:{label}", f"okta:app/{app_id}", granted_by=SOURCE,
-                    attributes=compact({"app_name": item.get("name"), "assigned": scopes.get(user_id)}),
-                    source=SOURCE,
-                ))
+                records[f"okta:{user_id}"].entitlements.append(
+                    Entitlement(
+                        f"app:{label}",
+                        f"okta:app/{app_id}",
+                        granted_by=SOURCE,
+                        attributes=compact({"app_name": item.get("name"), "assigned": scopes.get(user_id)}),
+                        source=SOURCE,
+                    )
+                )

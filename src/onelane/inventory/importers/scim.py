@@ -135,7 +135,9 @@ def _user(rec: Located) -> IdentityRecord | None:
     extension = rec.data.get(ENTERPRISE)  # a URN key: its dots are not a path
     if extension is not None and not isinstance(extension, dict):
         rec.fail(f"must be an object, not {type_name(extension)}", ENTERPRISE)
-    ext = Located(rec.errors, extension if isinstance(extension, dict) else {}, f"{rec.where}.{ENTERPRISE}", rec.label)
+    ext = Located(
+        rec.errors, extension if isinstance(extension, dict) else {}, f"{rec.where}.{ENTERPRISE}", rec.label
+    )
     manager = ext.text("manager.value")
     fields = {k: ext.text(k) for k in ("employeeNumber", "organization", "division", "costCenter")}
     department = ext.text("department")
@@ -155,15 +157,19 @@ def _user(rec: Located) -> IdentityRecord | None:
         status=Status.DISABLED if active is False else Status.ACTIVE,
         team=department,
         source=SOURCE,
-        attributes={SOURCE: compact({
-            "user_name": user_name,
-            "external_id": rec.text("externalId"),
-            "user_type": user_type,
-            "title": title,
-            "created": iso(created),
-            "last_modified": iso(modified),
-            **{_snake(k): v for k, v in fields.items()},
-        })},
+        attributes={
+            SOURCE: compact(
+                {
+                    "user_name": user_name,
+                    "external_id": rec.text("externalId"),
+                    "user_type": user_type,
+                    "title": title,
+                    "created": iso(created),
+                    "last_modified": iso(modified),
+                    **{_snake(k): v for k, v in fields.items()},
+                }
+            )
+        },
     )
     record = IdentityRecord(identity, owner=f"scim:{manager}" if manager else None, location=rec.where)
     record.relations = [(Relation.MEMBER_OF, str(d)) for _, d in groups if isinstance(d, str) and d]
@@ -194,7 +200,10 @@ def _memberships(
     for rec in users.values():
         ids = rec.identity.attributes[SOURCE].pop("group_ids")
         listed = {obj for _, obj in rec.relations}
-        rec.relations = [(Relation.MEMBER_OF, f"{SOURCE}:{n}") for n in sorted(listed | {names[i] for i in ids if i in names})]
+        rec.relations = [
+            (Relation.MEMBER_OF, f"{SOURCE}:{n}")
+            for n in sorted(listed | {names[i] for i in ids if i in names})
+        ]
     for group, _, name in groups:
         for j, member in enumerate(group.seq("members")):
             value = member.get("value") if isinstance(member, dict) else None
@@ -207,4 +216,6 @@ def _memberships(
                 if relation not in user.relations:
                     user.relations.append(relation)
             elif member.get("type") != "Group" and value not in names:
-                warnings.append(f"{group.where}: member {value!r} of group {name!r} is not a user in this file")
+                warnings.append(
+                    f"{group.where}: member {value!r} of group {name!r} is not a user in this file"
+                )

@@ -1,0 +1,130 @@
+"""End-to-end ingest throughput into SQLite, beside the read floor and normalisation.
+
+    python bench/ingest_bench.py [N]        # default 1,000,000 events
+
+Generates N synthetic CloudTrail events as JSON lines (``gen_cloudtrail.py``) into a
+temporary file, then in the same run prints events/s for:
+
+(a) a plain ``orjson.loads`` loop over the same bytes (the floor);
+(b) read + normalise only (``normalize_records(read_records(path), "cloudtrail")``);
+(c) end to end: read + normalise + resolve identities + store events and usage facts
+    into a fresh SQLite database, in the default batches of 5,000.
+
+and the process's resident memory (current and peak RSS) when (c) has read 250k events
+and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on one core,
+(c) >= 50,000 events/s.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gen_cloudtrail import write
+
+from onelane.clock import SystemClock
+from onelane.events import Event, normalize_records, read_records
+from onelane.events.pipeline import IngestSummary, ingest
+from onelane.store import migrate
+from onelane.store.db import Database
+
+NORMALISE_TARGET = 100_000
+END_TO_END_TARGET = 50_000
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor(path: str) -> tuple[int, float]:
+    loads = orjson.loads
+    start = time.perf_counter()
+    count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            loads(line)
+            count += 1
+    return count, time.perf_counter() - start
+
+
+def normalise(path: str) -> tuple[int, float]:
+    start = time.perf_counter()
+    count = 0
+    for item in normalize_records(read_records(path), "cloudtrail"):
+        if type(item) is Event:
+            count += 1
+    return count, time.perf_counter() - start
+
+
+def end_to_end(path: str, db_path: str) -> tuple[IngestSummary, float, list[tuple[int, float, float]]]:
+    db = Database(f"sqlite:///{db_path}")
+    migrate.upgrade(db)
+    marks: list[tuple[int, float, float]] = []
+    next_mark = [250_000]
+
+    def on_batch(summary: IngestSummary) -> None:
+        if summary.read >= next_mark[0]:
+            marks.append((summary.read, rss_mb(), peak_mb()))
+            next_mark[0] *= 4
+
+    start = time.perf_counter()
+    summary = ingest(db, read_records(path), clock=SystemClock(), actor="bench", on_batch=on_batch)
+    elapsed = time.perf_counter() - start
+    if not marks or marks[-1][0] != summary.read:
+        marks.append((summary.read, rss_mb(), peak_mb()))
+    db.dispose()
+    return summary, elapsed, marks
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "cloudtrail.jsonl")
+        start = time.perf_counter()
+        with open(path, "wb") as out:
+            write(n, out, seed=7)
+        size = os.path.getsize(path)
+        print(f"generated {n:,} events ({size / 1e6:,.0f} MB) in {time.perf_counter() - start:.1f}s")
+
+        gc.collect()
+        count, floor_s = floor(path)
+        gc.collect()
+        events, norm_s = normalise(path)
+        gc.collect()
+        summary, e2e_s, marks = end_to_end(path, os.path.join(tmp, "bench.db"))
+        db_mb = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if "bench.db" in f) / 1e6
+
+        floor_rate = count / floor_s
+        rate = events / norm_s
+        e2e_rate = summary.read / e2e_s
+        print(f"(a) orjson.loads floor        {floor_rate:>12,.0f} events/s  ({floor_s:.1f}s)")
+        print(f"(b) read + normalise          {rate:>12,.0f} events/s  ({norm_s:.1f}s)"
+              f"  ratio to floor {rate / floor_rate:.2f}  target {NORMALISE_TARGET:,}"
+              f" {'PASS' if rate >= NORMALISE_TARGET else 'FAIL'}")  # fmt: skip
+        print(f"(c) end to end into SQLite    {e2e_rate:>12,.0f} events/s  ({e2e_s:.1f}s)"
+              f"  ratio to floor {e2e_rate / floor_rate:.2f}  target {END_TO_END_TARGET:,}"
+              f" {'PASS' if e2e_rate >= END_TO_END_TARGET else 'FAIL'}")  # fmt: skip
+        print(f"    stored {summary.stored:,}, duplicates {summary.duplicates:,}, rejected"
+              f" {summary.rejected:,}, identities discovered {summary.discovered:,},"
+              f" database {db_mb:,.0f} MB")  # fmt: skip
+        for read, rss, peak in marks:
+            print(f"    RSS after {read:>9,} events: {rss:>7,.0f} MB (peak so far {peak:,.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

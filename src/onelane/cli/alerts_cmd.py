@@ -1,0 +1,148 @@
+"""``onelane alerts`` (list, show, set-status) and ``onelane detect`` (files to alerts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from onelane.cli.options import (
+    DbOption,
+    JsonOption,
+    LimitOption,
+    console,
+    errors,
+    open_db,
+    print_json,
+    print_table,
+    reported,
+)
+from onelane.cli.rules_cmd import FormatOption, NoBuiltinOption, RulesOption
+from onelane.clock import SystemClock
+from onelane.detect.facts import InventoryFacts
+from onelane.detect.models import SEVERITIES, STATUSES
+from onelane.detect.pipeline import Detector
+from onelane.detect.store import get_alert, list_alerts, save_alerts, set_status
+from onelane.errors import ConfigError, EventError
+from onelane.events.models import Event
+from onelane.events.reader import normalize_records, read_records
+
+app = typer.Typer(help="Alerts raised by detection: list, show, acknowledge, close.", no_args_is_help=True)
+
+COLUMNS = ("id", "severity", "status", "title", "identity", "credential_id", "count", "last_seen")
+
+
+@app.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option(help=f"Only this status ({', '.join(STATUSES)}).")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help=f"Only this severity or higher ({', '.join(SEVERITIES)}).")
+    ] = None,
+    identity: Annotated[
+        str | None, typer.Option(help="Only alerts on this identity (onelane id or any external id).")
+    ] = None,
+    limit: LimitOption = 1000,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List alerts, most recent activity first."""
+    with reported():
+        database = open_db(db)
+        with database.connect() as conn:
+            found = [
+                a.to_dict()
+                for a in list_alerts(
+                    conn, status=status, severity=severity, identity=identity, limit=limit or None
+                )
+            ]
+    if json:
+        print_json(found)
+    else:
+        print_table(found, COLUMNS, title=f"{len(found)} alerts")
+
+
+@app.command("show")
+def show(
+    alert_id: Annotated[str, typer.Argument(help="The alert id.")],
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show one alert with its reason, techniques and evidence."""
+    with reported():
+        database = open_db(db)
+        with database.connect() as conn:
+            body = get_alert(conn, alert_id).to_dict()
+    if json:
+        print_json(body)
+        return
+    for name, value in body.items():
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        console.print(
+            f"[bold]{name:>15}[/bold]  {value if value not in (None, '', {}) else '-'}", highlight=False
+        )
+
+
+@app.command("set-status")
+def set_status_(
+    alert_id: Annotated[str, typer.Argument(help="The alert id.")],
+    status: Annotated[str, typer.Argument(help=f"The new status ({', '.join(STATUSES)}).")],
+    db: DbOption = None,
+) -> None:
+    """Acknowledge, close or suppress an alert."""
+    with reported():
+        alert = set_status(open_db(db), alert_id, status, SystemClock())
+    console.print(f"{alert.id} is now {alert.status}")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("detect")(detect)
+
+
+def detect(
+    files: Annotated[list[Path], typer.Argument(help="Event files or folders.", exists=True)],
+    format: FormatOption = "auto",
+    rules: RulesOption = None,
+    no_builtin: NoBuiltinOption = False,
+    no_behaviour: Annotated[bool, typer.Option("--no-behaviour", help="Run the rules only.")] = False,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Read, normalise and detect over event files, and store the alerts.
+
+    Events are sorted by time in memory before detection (use ``onelane ingest`` for
+    streams). Records that cannot be normalised are reported and skipped.
+    """
+    with reported():
+        database = open_db(db)
+        detector = Detector(
+            rules=rules or (),
+            builtin=not no_builtin,
+            behaviour=not no_behaviour,
+            facts=InventoryFacts(database),
+        )
+        for problem in detector.errors:
+            errors.print(f"[yellow]rule skipped:[/yellow] {problem.message}", highlight=False)
+        if not detector.engine.rules and detector.behaviour is None:
+            raise ConfigError("no rules to run")
+        events: list[Event] = []
+        bad = 0
+        for path in files:
+            for item in normalize_records(read_records(path), format):
+                if isinstance(item, EventError):
+                    bad += 1
+                    errors.print(f"[yellow]skipped:[/yellow] {item.message}", highlight=False)
+                else:
+                    events.append(item)
+        events.sort(key=lambda e: e.time)
+        alerts = detector.run(events)
+        summary = save_alerts(database, alerts, SystemClock())
+    if json:
+        print_json([a.to_dict() for a in alerts])
+        return
+    print_table([a.to_dict() for a in alerts], COLUMNS, title=f"{len(alerts)} alerts")
+    console.print(
+        f"{len(events)} events ({bad} skipped): {summary.created} alerts created, "
+        f"{summary.updated} updated, {summary.unchanged} already recorded"
+    )

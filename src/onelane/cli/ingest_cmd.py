@@ -1,0 +1,149 @@
+"""``onelane ingest``: read activity logs, normalise them and store them as events."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from onelane.cli.options import (
+    CLI_ACTOR,
+    DbOption,
+    JsonOption,
+    console,
+    errors,
+    fail,
+    open_db,
+    print_json,
+    print_table,
+    reported,
+)
+from onelane.clock import SystemClock
+from onelane.config import DEFAULT_DIR
+from onelane.errors import EventError
+from onelane.events import read_records, source_names
+from onelane.events.pipeline import BATCH_SIZE, IngestSummary, RejectsFile, ingest
+from onelane.events.reader import RawRecord
+from onelane.events.sources import get_source
+
+
+def default_rejects_path(clock: SystemClock) -> Path:
+    return DEFAULT_DIR / f"rejects-{clock.now():%Y%m%dT%H%M%SZ}.jsonl"
+
+
+def _describe(summary: IngestSummary) -> str:
+    return (
+        f"read {summary.read:,} · stored {summary.stored:,} · duplicates {summary.duplicates:,}"
+        f" · rejected {summary.rejected:,} · unsupported {summary.unsupported:,}"
+    )
+
+
+def register(root: typer.Typer) -> None:
+    @root.command("ingest")
+    def ingest_cmd(
+        paths: Annotated[
+            list[str],
+            typer.Argument(
+                help="Files or directories (JSON, JSON lines, .gz, CloudTrail S3 delivery files); - reads stdin.",
+                show_default=False,
+            ),
+        ],
+        format: Annotated[
+            str,
+            typer.Option("--format", "-f", help=f"Record format: auto, {', '.join(source_names())}."),
+        ] = "auto",
+        rejects: Annotated[
+            Path | None,
+            typer.Option(
+                "--rejects",
+                help="Where rejected and unsupported records go (JSON lines). Default: ./.onelane/rejects-<time>.jsonl.",
+                show_default=False,
+            ),
+        ] = None,
+        batch_size: Annotated[
+            int, typer.Option("--batch-size", min=1, help="Events per transaction.")
+        ] = BATCH_SIZE,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Print a line on stderr for each committed batch.")
+        ] = False,
+        db: DbOption = None,
+        json: JsonOption = False,
+    ) -> None:
+        """Ingest identity activity: CloudTrail, Okta, GitHub, Kubernetes audit, Entra, OCSF.
+
+        Idempotent: events are keyed by their id, so ingesting the same files again stores
+        nothing new. Events are stored in batches, each one transaction, committed before
+        it is counted as stored. A malformed record is reported with file and line and
+        written to the rejects file; it never stops the rest.
+        """
+        with reported():
+            if format != "auto":
+                get_source(format)
+            missing = [p for p in paths if p != "-" and not Path(p).exists()]
+            if missing:
+                raise fail(f"no such file or directory: {', '.join(missing)}")
+            database = open_db(db)
+            clock = SystemClock()
+            sink = RejectsFile(rejects or default_rejects_path(clock))
+            records: Iterator[RawRecord | EventError] = itertools.chain.from_iterable(
+                read_records(p) for p in paths
+            )
+            show_bar = sys.stderr.isatty() and not verbose
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=errors,
+                transient=True,
+                disable=not show_bar,
+            ) as progress:
+                task = progress.add_task("ingesting", total=None)
+
+                def on_batch(summary: IngestSummary) -> None:
+                    if verbose:
+                        errors.print(f"stored batch {summary.batches}: {_describe(summary)}", highlight=False)
+                    progress.update(task, description=_describe(summary))
+
+                try:
+                    summary = ingest(
+                        database,
+                        records,
+                        clock=clock,
+                        actor=CLI_ACTOR,
+                        format=format,
+                        batch_size=batch_size,
+                        rejects=sink,
+                        on_batch=on_batch,
+                    )
+                finally:
+                    sink.close()
+        if json:
+            print_json(summary.to_dict())
+            return
+        _print_summary(summary)
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    console.print(
+        f"{_describe(summary)} · time inferred {summary.time_inferred:,}"
+        f" · new identities {summary.discovered:,} ({summary.seconds:.1f}s)",
+        highlight=False,
+    )
+    troubled = [
+        {"file": name, **counts.to_dict()}
+        for name, counts in summary.files.items()
+        if counts.rejected or counts.unsupported
+    ]
+    if troubled:
+        print_table(
+            troubled,
+            ("file", "read", "stored", "rejected", "unsupported"),
+            title="files with rejected or unsupported records",
+        )
+    if summary.rejects_file:
+        console.print(f"rejected and unsupported records: {summary.rejects_file}", highlight=False)

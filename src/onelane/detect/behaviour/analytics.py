@@ -1,0 +1,591 @@
+"""Behaviour analytics: per-identity baselines, credential checks, bursts and sequences.
+
+``BehaviourAnalytics.observe(event, kind)`` takes normalised events in time order and
+returns the :class:`~onelane.detect.models.Alert` values the event raises. What is checked
+(thresholds in :class:`BehaviourConfig`, documented in docs/detection.md):
+
+* **baseline drift** — after warm-up a machine (or agent) is held strictly: a new action or
+  a new source network is drift. A person is held loosely: only a sensitive action soon
+  after a new network fires; impossible travel only with a geo lookup.
+* **credential replay** — one credential from two networks, or from an AWS service and an
+  outside address, within the replay window.
+* **workload credential elsewhere** — an instance-profile, Lambda or ECS session (or a key
+  an AWS service was issued) used from a desktop or browser user agent, or from a network
+  where another identity was just seen.
+* **person uses a machine credential** — console login, browser or desktop user agent on a
+  machine identity whose warm baseline never showed one.
+* **dormant** / **ownerless** identities, **bursts** and **unusual sequences**.
+
+Learning continues after warm-up: whatever alerted is added to the baseline, so one drift
+is one alert (repeat hits merge into it through the suppression key).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from onelane.detect.behaviour.catalog import ANALYTICS
+from onelane.detect.behaviour.config import BehaviourConfig
+from onelane.detect.behaviour.features import (
+    AGENT,
+    HUMAN,
+    MACHINE,
+    SERVICE,
+    AgentInfo,
+    agent_of,
+    issued_key,
+    network_of,
+    principal_of,
+    subject_key,
+    workload_session,
+)
+from onelane.detect.behaviour.state import LRU, Profile, add, contains
+from onelane.detect.facts import IdentityFacts
+from onelane.detect.models import Alert, suppression_key
+from onelane.detect.sensitivity import Sensitivity, default_sensitivity
+from onelane.events.models import Event
+
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_SERVICE_PLACE = 1  # "an AWS service" as a place a credential was used from
+_DAY = 86400.0
+_SEVERITY_BY_WEIGHT = ("low", "low", "medium", "high")
+Absorb = Callable[[str, Event, str], Alert | None]
+"""``(suppression key, event, severity)`` -> the open alert that took the hit, or None."""
+_CONSOLE_ACTIONS = frozenset({"signin:ConsoleLogin", "okta:user.session.start"})
+
+
+class BehaviourAnalytics:
+    """Streaming behaviour analytics with bounded state (see the module docstring)."""
+
+    def __init__(self, config: BehaviourConfig | None = None, sensitivity: Sensitivity | None = None) -> None:
+        self.config = config or BehaviourConfig()
+        self.sensitivity = sensitivity or default_sensitivity()
+        cfg = self.config
+        self.profiles: LRU[str, Profile] = LRU(cfg.max_identities)
+        # credential -> [place, last time, place, last time, ...] (at most N places)
+        self.credentials: LRU[str, tuple[float, ...]] = LRU(cfg.max_credentials)
+        # key issued by an AWS service's AssumeRole -> the service
+        self.issued: LRU[str, str] = LRU(cfg.max_credentials)
+        # network -> (principal, time) of the last non-workload identity seen on it
+        self.recent_networks: LRU[int, tuple[str, float]] = LRU(cfg.max_recent_networks)
+        self._action_keys: dict[str, int] = {}
+        self.absorb: Absorb | None = None
+
+    # ------------------------------------------------------------------ entry
+    def observe(self, event: Event, kind: str, facts: IdentityFacts | None = None) -> list[Alert]:
+        """Alerts raised by ``event`` of an identity of ``kind`` (see features.KINDS)."""
+        if kind == SERVICE:
+            if event.action == "sts:AssumeRole":
+                key = issued_key(event)
+                if key:
+                    self.issued.put(key, event.invoked_by or event.actor.name or "aws-service")
+            return []
+        cfg = self.config
+        ts = event.time.timestamp()
+        principal = principal_of(event)
+        profile = self.profiles.get(principal)
+        out: list[Alert] = []
+        if profile is None:
+            profile = Profile(ts)
+            self.profiles.put(principal, profile)
+            if facts is not None and facts.last_seen is not None:
+                gap = ts - facts.last_seen.timestamp()
+                if gap >= cfg.dormant_days * _DAY:
+                    out.append(self._dormant(event, principal, kind, gap, "the inventory"))
+        elif ts - profile.last_ts >= cfg.dormant_days * _DAY:
+            out.append(self._dormant(event, principal, kind, ts - profile.last_ts, "its activity"))
+
+        action = event.action
+        akey = self._action_keys.get(action)
+        if akey is None:
+            akey = hash(action) & _MASK
+            if len(self._action_keys) < 1_000_000:
+                self._action_keys[action] = akey
+        category = self.sensitivity.classify(action)
+        weight = category.weight if category is not None else 0
+        place = network_of(event.src_ip)
+        agent = agent_of(event.user_agent)
+        workload = workload_session(event)
+        credential = event.credential_id
+        if credential and workload is None:
+            service = self.issued.peek(credential)
+            if service is not None:
+                workload = service
+        interactive = agent.interactive or action in _CONSOLE_ACTIONS or bool(event.session.get("console"))
+
+        self._burst(event, principal, profile, kind, ts, out)
+        if profile.warm:
+            self._drift(event, principal, profile, kind, akey, weight, place, agent, ts, out)
+        if interactive and not profile.interactive:
+            self._person_on_machine(event, principal, profile, kind, workload, agent, out)
+        if credential and (place is not None or event.invoked_by):
+            self._replay(event, credential, kind, place, workload, ts, out)
+        if workload is not None and place is not None and not agent.interactive:
+            self._shared_network(event, principal, workload, place[0], ts, out)
+        elif workload is None and place is not None:
+            self.recent_networks.put(place[0], (principal, ts))
+        if facts is not None and weight >= 2 and facts.discovered and not facts.owner_id:
+            out.append(self._ownerless(event, principal, kind, weight, category_name(category)))
+        if cfg.geo is not None and place is not None and not place[1] and event.src_ip:
+            self._travel(event, principal, profile, ts, out)
+
+        self._learn(profile, akey, place, agent, interactive, ts)
+        if not profile.warm and (
+            profile.events >= cfg.warmup_events or ts - profile.first_ts >= cfg.warmup_days * _DAY
+        ):
+            profile.warm = True
+        return out
+
+    # ------------------------------------------------------------ learning
+    def _learn(
+        self,
+        profile: Profile,
+        akey: int,
+        place: tuple[int, bool] | None,
+        agent: AgentInfo,
+        interactive: bool,
+        ts: float,
+    ) -> None:
+        cfg = self.config
+        add(profile.actions, akey, cfg.max_actions)
+        prev = profile.prev_action
+        if prev:
+            add(profile.transitions, ((prev * _GOLDEN) ^ akey) & _MASK, cfg.max_transitions)
+        profile.prev_action = akey
+        if place is not None:
+            add(profile.networks, place[0], cfg.max_networks)
+        if agent.family_key:
+            add(profile.agents, agent.family_key, cfg.max_agents)
+        profile.hours |= 1 << int(ts // 3600 % 24)
+        if interactive:
+            profile.interactive = True
+        profile.events += 1
+        if ts > profile.last_ts:
+            profile.last_ts = ts
+
+    # ------------------------------------------------------------- drift
+    def _drift(
+        self,
+        event: Event,
+        principal: str,
+        profile: Profile,
+        kind: str,
+        akey: int,
+        weight: int,
+        place: tuple[int, bool] | None,
+        agent: AgentInfo,
+        ts: float,
+        out: list[Alert],
+    ) -> None:
+        cfg = self.config
+        action = event.action
+        strict = kind in (MACHINE, AGENT)
+        new_action = len(profile.actions) < cfg.max_actions and not contains(profile.actions, akey)
+        new_network = (
+            place is not None
+            and len(profile.networks) < cfg.max_networks
+            and not contains(profile.networks, place[0])
+        )
+
+        def hour_note() -> str:
+            return "" if profile.hours >> int(ts // 3600 % 24) & 1 else "; at an hour never seen before"
+
+        def baseline() -> str:
+            return (
+                f"baseline of {len(profile.actions)} actions, {len(profile.networks)} networks over "
+                f"{profile.events} events since {_iso(profile.first_ts)}"
+            )
+
+        if strict and new_action:
+            rule = "behaviour.agent-drift" if kind == AGENT else "behaviour.machine-new-action"
+            out.append(
+                self._alert(
+                    event,
+                    rule,
+                    _SEVERITY_BY_WEIGHT[weight],
+                    lambda: (
+                        f"{kind} {principal} called {action}, not in its {baseline()}; "
+                        f"sensitivity weight {weight}{hour_note()}"
+                    ),
+                    principal,
+                    {
+                        "action": action,
+                        "weight": weight,
+                        "baseline_actions": len(profile.actions),
+                        "baseline_events": profile.events,
+                    },
+                )
+            )
+        if strict and new_network and place is not None:
+            severity = "high" if weight >= 2 else "medium"
+            out.append(
+                self._alert(
+                    event,
+                    "behaviour.machine-new-network",
+                    severity,
+                    lambda: (
+                        f"{kind} {principal} called {action} from {event.src_ip}, a network "
+                        f"(/24 or /64) outside its {baseline()}{hour_note()}"
+                    ),
+                    principal,
+                    {"src_ip": event.src_ip, "baseline_networks": len(profile.networks), "weight": weight},
+                )
+            )
+        if not strict and new_network and place is not None:
+            profile.new_network_until = ts + cfg.new_network_window
+        if (
+            not strict
+            and weight >= cfg.person_sensitive_weight
+            and place is not None
+            and ts <= profile.new_network_until
+        ):
+            out.append(
+                self._alert(
+                    event,
+                    "behaviour.person-new-network-sensitive",
+                    "high" if weight >= 3 else "medium",
+                    lambda: (
+                        f"{principal} called {action} (sensitivity weight {weight}) within "
+                        f"{cfg.new_network_window:.0f}s of first acting from a new network "
+                        f"({event.src_ip}); {baseline()}"
+                    ),
+                    principal,
+                    {"src_ip": event.src_ip, "weight": weight},
+                )
+            )
+        prev = profile.prev_action
+        prev_novel, profile.prev_novel = profile.prev_novel, new_action
+        if prev and not new_action and not prev_novel and prev != akey:
+            tkey = ((prev * _GOLDEN) ^ akey) & _MASK
+            needed = cfg.sequence_weight_machine if strict else cfg.sequence_weight_human
+            if (
+                weight >= needed
+                and len(profile.transitions) < cfg.max_transitions
+                and not contains(profile.transitions, tkey)
+            ):
+                severity = "high" if strict and weight >= 3 else "medium"
+                out.append(
+                    self._alert(
+                        event,
+                        "behaviour.unusual-sequence",
+                        severity,
+                        lambda: (
+                            f"{principal} went on to {action} (sensitivity weight {weight}) by a "
+                            f"transition never seen among its {len(profile.transitions)} known "
+                            f"transitions"
+                        ),
+                        principal,
+                        {
+                            "action": action,
+                            "weight": weight,
+                            "baseline_transitions": len(profile.transitions),
+                        },
+                    )
+                )
+
+    # ------------------------------------------------------------- bursts
+    def _burst(
+        self, event: Event, principal: str, profile: Profile, kind: str, ts: float, out: list[Alert]
+    ) -> None:
+        cfg = self.config
+        minute = int(ts // 60)
+        if minute != profile.minute:
+            profile.close_minute()
+            profile.minute = minute
+            profile.minute_count = 0
+        profile.minute_count += 1
+        count = profile.minute_count
+        if profile.burst_minute == minute:
+            return
+        if count >= cfg.burst_cap:
+            limit = float(cfg.burst_cap)
+            why = f"the absolute cap of {cfg.burst_cap}/min"
+        elif profile.warm and profile.minutes >= 3:
+            floor = cfg.burst_floor_human if kind == HUMAN else cfg.burst_floor
+            factor = cfg.burst_factor_agent if kind == AGENT else cfg.burst_factor
+            limit = max(float(floor), factor * profile.rate_mean)
+            if count <= limit:
+                return
+            why = (
+                f"{factor:g} x its mean of {profile.rate_mean:.1f}/min over {profile.minutes} "
+                f"active minutes (floor {floor}/min, peak {profile.rate_peak:.0f}/min)"
+            )
+        else:
+            return
+        profile.burst_minute = minute
+        alert = self._alert(
+            event,
+            "behaviour.burst",
+            "high" if kind == AGENT else "medium",
+            lambda: f"{kind} {principal} made {count} calls in one minute, above {why}",
+            principal,
+            {
+                "per_minute": count,
+                "limit": limit,
+                "mean": round(profile.rate_mean, 2),
+                "peak": profile.rate_peak,
+            },
+        )
+        if kind == AGENT and "AML.T0053" not in alert.techniques:
+            alert.techniques += ("AML.T0053", "AML.T0034.002")
+        out.append(alert)
+
+    # ------------------------------------------------------------- credentials
+    def _replay(
+        self,
+        event: Event,
+        credential: str,
+        kind: str,
+        place: tuple[int, bool] | None,
+        workload: str | None,
+        ts: float,
+        out: list[Alert],
+    ) -> None:
+        cfg = self.config
+        if place is not None:
+            here, internal = float(place[0]), place[1]
+        elif (event.invoked_by or "").endswith(".amazonaws.com"):
+            here, internal = float(_SERVICE_PLACE), True
+        else:
+            return
+        people = kind not in (MACHINE, AGENT) and workload is None
+        window = cfg.replay_window_human if people else cfg.replay_window
+        state = self.credentials.get(credential)
+        if state is None:
+            self.credentials.put(credential, (here, ts))
+            return
+        clash = None
+        places = list(state)
+        for i in range(0, len(places), 2):
+            other, seen = places[i], places[i + 1]
+            if other == here or ts - seen > window:
+                continue
+            if other == _SERVICE_PLACE or here == _SERVICE_PLACE:
+                if workload is None:
+                    continue
+            elif people and internal:
+                continue
+            clash = (other, seen)
+            break
+        for i in range(0, len(places), 2):
+            if places[i] == here:
+                places[i + 1] = max(places[i + 1], ts)
+                break
+        else:
+            places.extend((here, ts))
+            if len(places) > 2 * cfg.credential_networks:
+                oldest = min(range(0, len(places), 2), key=lambda j: places[j + 1])
+                del places[oldest : oldest + 2]
+        # a tuple of floats is not tracked by the garbage collector, a list is
+        self.credentials.put(credential, tuple(places))
+        if clash is None:
+            return
+        where = "an AWS service" if clash[0] == _SERVICE_PLACE else "another network"
+        out.append(
+            self._alert(
+                event,
+                "behaviour.credential-replay",
+                "medium" if people else "high",
+                lambda: (
+                    f"credential {credential} used from {event.src_ip or event.invoked_by} and from "
+                    f"{where} {ts - clash[1]:.0f}s apart (replay window {window:.0f}s)"
+                ),
+                None,
+                {"src_ip": event.src_ip, "gap_seconds": round(ts - clash[1], 1), "window": window},
+            )
+        )
+
+    def _shared_network(
+        self, event: Event, principal: str, workload: str, net: int, ts: float, out: list[Alert]
+    ) -> None:
+        seen = self.recent_networks.peek(net)
+        if seen is None or seen[0] == principal:
+            return
+        if ts - seen[1] > self.config.shared_network_window:
+            return
+        out.append(
+            self._alert(
+                event,
+                "behaviour.workload-credential-elsewhere",
+                "high",
+                lambda: (
+                    f"{workload} workload session of {principal} used from {event.src_ip}, the "
+                    f"network {seen[0]} acted from {ts - seen[1]:.0f}s before; a workload's "
+                    f"credential should only be used by the workload"
+                ),
+                None,
+                {"src_ip": event.src_ip, "other_identity": seen[0], "workload": workload},
+            )
+        )
+
+    def _person_on_machine(
+        self,
+        event: Event,
+        principal: str,
+        profile: Profile,
+        kind: str,
+        workload: str | None,
+        agent: AgentInfo,
+        out: list[Alert],
+    ) -> None:
+        how = f"a {agent.family} user agent" if agent.interactive else f"an interactive {event.action}"
+        if workload is not None:
+            out.append(
+                self._alert(
+                    event,
+                    "behaviour.workload-credential-elsewhere",
+                    "high",
+                    lambda: (
+                        f"{workload} workload session of {principal} used with {how} "
+                        f"({event.user_agent}) from {event.src_ip}: a person holds the workload's "
+                        f"credential"
+                    ),
+                    None,
+                    {"user_agent": event.user_agent, "workload": workload},
+                )
+            )
+            return
+        if not profile.warm:
+            return
+        if kind == HUMAN:
+            return
+        out.append(
+            self._alert(
+                event,
+                "behaviour.person-uses-machine-credential",
+                "high" if kind in (MACHINE, AGENT) else "medium",
+                lambda: (
+                    f"{kind} {principal} used with {how} ({event.user_agent}) though its baseline "
+                    f"of {profile.events} events never was interactive"
+                ),
+                None,
+                {"user_agent": event.user_agent, "baseline_events": profile.events},
+            )
+        )
+
+    # -------------------------------------------------------- identity facts
+    def _dormant(self, event: Event, principal: str, kind: str, gap: float, basis: str) -> Alert:
+        weight = self.sensitivity.weight(event.action)
+        severity = _SEVERITY_BY_WEIGHT[weight]
+        if kind in (MACHINE, AGENT) and weight >= 3:
+            severity = "high"
+        days = gap / _DAY
+        return self._alert(
+            event,
+            "behaviour.dormant-identity",
+            severity,
+            lambda: (
+                f"{principal} acted ({event.action}) after {days:.0f} days of silence per {basis} "
+                f"(dormant after {self.config.dormant_days:g} days)"
+            ),
+            principal,
+            {"silent_days": round(days, 1), "threshold_days": self.config.dormant_days},
+        )
+
+    def _ownerless(self, event: Event, principal: str, kind: str, weight: int, category: str) -> Alert:
+        return self._alert(
+            event,
+            "behaviour.ownerless-sensitive",
+            "high" if weight >= 3 else "medium",
+            lambda: (
+                f"discovered identity {principal} without an owner called {event.action} "
+                f"({category}, weight {weight})"
+            ),
+            principal,
+            {"weight": weight, "category": category},
+        )
+
+    def _travel(self, event: Event, principal: str, profile: Profile, ts: float, out: list[Alert]) -> None:
+        cfg = self.config
+        assert cfg.geo is not None and event.src_ip
+        where = cfg.geo(event.src_ip)
+        if where is None:
+            return
+        last = profile.place
+        profile.place = (where[0], where[1], ts)
+        if last is None:
+            return
+        km = _distance_km(last[0], last[1], where[0], where[1])
+        hours = max(ts - last[2], 1.0) / 3600
+        speed = km / hours
+        if km >= cfg.min_travel_km and speed > cfg.max_speed_kmh:
+            out.append(
+                self._alert(
+                    event,
+                    "behaviour.impossible-travel",
+                    "high",
+                    lambda: (
+                        f"{principal} moved {km:.0f} km in {hours * 60:.0f} min ({speed:.0f} km/h, "
+                        f"limit {cfg.max_speed_kmh:.0f} km/h) to {event.src_ip}"
+                    ),
+                    principal,
+                    {"km": round(km), "kmh": round(speed)},
+                )
+            )
+
+    # ------------------------------------------------------------- alerts
+    def _alert(
+        self,
+        event: Event,
+        rule: str,
+        severity: str,
+        reason: Callable[[], str],
+        principal: str | None,
+        details: dict[str, object],
+    ) -> Alert:
+        """An alert on the event's identity; ``principal`` set: one alert per identity.
+
+        When ``absorb`` (set by the detector) finds an open alert with the same key and at
+        least this severity, the hit is folded into it and that alert is returned, without
+        building a new one.
+        """
+        analytic = ANALYTICS[rule]
+        identity = subject_key(event)
+        key = (
+            suppression_key(rule, principal, None)
+            if principal is not None
+            else suppression_key(rule, identity, event.credential_id)
+        )
+        if self.absorb is not None:
+            held = self.absorb(key, event, severity)
+            if held is not None:
+                return held
+        return Alert(
+            rule_id=rule,
+            title=analytic.title,
+            severity=severity,
+            identity=identity,
+            identity_id=event.identity_id,
+            external_ids=event.actor.ids,
+            credential_id=event.credential_id,
+            techniques=analytic.techniques,
+            owasp_nhi=analytic.owasp_nhi,
+            evidence=[event.id],
+            first_seen=event.time,
+            last_seen=event.time,
+            reason=reason(),
+            source="behaviour",
+            suppression_key=key,
+            details=dict(details),
+        )
+
+    def identities(self) -> int:
+        return len(self.profiles)
+
+
+def category_name(category: object) -> str:
+    return str(getattr(category, "name", "sensitive"))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))

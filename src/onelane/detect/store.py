@@ -1,0 +1,191 @@
+"""Persist alerts: one row per incident, merged by suppression key.
+
+:func:`save_alerts` folds each alert into the open (or acknowledged) alert with the same
+suppression key, or inserts it. Saving the same alerts twice changes nothing: a hit whose
+evidence is already recorded and that is not newer than the stored alert is skipped, so
+running ``onelane detect`` again over the same file does not double the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from onelane.detect.models import ACTIVE_STATUSES, SEVERITIES, STATUSES, Alert, severity_rank
+from onelane.errors import ConfigError, NotFoundError
+from onelane.store.bulk import insert_many
+from onelane.store.db import Database
+from onelane.store.tables import alerts as table
+from onelane.types import Clock
+
+_CHUNK = 500
+
+
+@dataclass
+class SaveSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def save_alerts(db: Database, alerts: Iterable[Alert], clock: Clock) -> SaveSummary:
+    """Insert new incidents and update open ones, in one transaction."""
+    summary = SaveSummary()
+    now = clock.now()
+    merged: dict[str, Alert] = {}
+    for alert in alerts:
+        held = merged.get(alert.suppression_key)
+        if held is None:
+            merged[alert.suppression_key] = alert
+        else:
+            held.absorb(alert)
+    with db.begin() as conn:
+        existing = _open_by_key(conn, list(merged))
+        inserts: list[dict[str, Any]] = []
+        for key, alert in merged.items():
+            row = existing.get(key)
+            if row is None:
+                inserts.append(_row(alert, now, now))
+                summary.created += 1
+                continue
+            stored = _alert(row)
+            if set(alert.evidence) <= set(stored.evidence) and alert.last_seen <= stored.last_seen:
+                summary.unchanged += 1
+                continue
+            stored.absorb(alert)
+            values = _row(stored, row.created_at, now)
+            del values["id"], values["created_at"]
+            conn.execute(table.update().where(table.c.id == stored.id).values(**values))
+            alert.id = stored.id
+            summary.updated += 1
+        insert_many(conn, table, inserts)
+    return summary
+
+
+def _open_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, Row[Any]]:
+    found: dict[str, Row[Any]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        rows = conn.execute(
+            sa.select(table)
+            .where(table.c.suppression_key.in_(chunk), table.c.status.in_(ACTIVE_STATUSES))
+            .order_by(table.c.created_at)
+        )
+        for row in rows:
+            found.setdefault(row.suppression_key, row)
+    return found
+
+
+def list_alerts(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    severity: str | None = None,
+    identity: str | None = None,
+    limit: int | None = 1000,
+) -> list[Alert]:
+    """Alerts, newest activity first. ``severity`` is a minimum; ``identity`` matches the
+    identity key, the onelane id or any external id."""
+    query = sa.select(table).order_by(table.c.last_seen.desc(), table.c.id)
+    if status is not None:
+        if status not in STATUSES:
+            raise ConfigError(f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
+        query = query.where(table.c.status == status)
+    if severity is not None:
+        if severity not in SEVERITIES:
+            raise ConfigError(f"unknown severity {severity!r}; valid: {', '.join(SEVERITIES)}")
+        query = query.where(table.c.severity.in_(SEVERITIES[severity_rank(severity) :]))
+    if identity is not None:
+        needle = identity.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            sa.or_(
+                table.c.identity == identity,
+                table.c.identity_id == identity,
+                sa.cast(table.c.external_ids, sa.Text).like(f'%"{needle}"%', escape="\\"),
+            )
+        )
+    if limit:
+        query = query.limit(limit)
+    return [_alert(row) for row in conn.execute(query)]
+
+
+def get_alert(conn: Connection, alert_id: str) -> Alert:
+    row = conn.execute(sa.select(table).where(table.c.id == alert_id)).first()
+    if row is None:
+        raise NotFoundError("alert", alert_id)
+    return _alert(row)
+
+
+def set_status(db: Database, alert_id: str, status: str, clock: Clock) -> Alert:
+    """Acknowledge, close or suppress an alert."""
+    if status not in STATUSES:
+        raise ConfigError(f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
+    with db.begin() as conn:
+        alert = get_alert(conn, alert_id)
+        conn.execute(
+            table.update().where(table.c.id == alert_id).values(status=status, updated_at=clock.now())
+        )
+    alert.status = status
+    return alert
+
+
+def _row(alert: Alert, created: datetime, updated: datetime) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "rule_id": alert.rule_id,
+        "title": alert.title[:400],
+        "severity": alert.severity,
+        "status": alert.status,
+        "source": alert.source,
+        "identity": alert.identity[:512],
+        "identity_id": alert.identity_id,
+        "external_ids": list(alert.external_ids),
+        "credential_id": alert.credential_id,
+        "techniques": list(alert.techniques),
+        "owasp_nhi": list(alert.owasp_nhi),
+        "evidence": list(alert.evidence),
+        "first_seen": alert.first_seen,
+        "last_seen": alert.last_seen,
+        "count": alert.count,
+        "suppression_key": alert.suppression_key[:1024],
+        "reason": alert.reason,
+        "details": alert.details,
+        "created_at": created,
+        "updated_at": updated,
+    }
+
+
+def _alert(row: Row[Any]) -> Alert:
+    return Alert(
+        id=row.id,
+        rule_id=row.rule_id,
+        title=row.title,
+        severity=row.severity,
+        status=row.status,
+        source=row.source,
+        identity=row.identity,
+        identity_id=row.identity_id,
+        external_ids=tuple(row.external_ids or ()),
+        credential_id=row.credential_id,
+        techniques=tuple(row.techniques or ()),
+        owasp_nhi=tuple(row.owasp_nhi or ()),
+        evidence=list(row.evidence or ()),
+        first_seen=_utc(row.first_seen),
+        last_seen=_utc(row.last_seen),
+        count=int(row._mapping["count"]),
+        suppression_key=row.suppression_key,
+        reason=row.reason,
+        details=dict(row.details or {}),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

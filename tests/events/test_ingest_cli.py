@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from ingest_helpers import cloudtrail, jsonl
+from typer.testing import CliRunner
+
+from onelane.cli.main import app
+from onelane.store.db import Database
+from onelane.store.tables import events
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _count(url: str) -> int:
+    db = Database(url)
+    with db.connect() as conn:
+        found = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar()
+    db.dispose()
+    return int(found or 0)
+
+
+def test_ingest_prints_a_json_summary_and_writes_rejects(url: str, tmp_path: Path) -> None:
+    source = tmp_path / "mixed.jsonl"
+    source.write_bytes(jsonl([cloudtrail()]) + b"{oops\n" + b'{"product": "other"}\n')
+    rejects = tmp_path / "rejects.jsonl"
+    out = json.loads(_ok("ingest", str(source), "--db", url, "--json", "--rejects", str(rejects)))
+    assert {k: out[k] for k in ("read", "stored", "duplicates", "rejected", "unsupported")} == {
+        "read": 3, "stored": 1, "duplicates": 0, "rejected": 1, "unsupported": 1,
+    }  # fmt: skip
+    assert out["discovered"] == 1 and out["rejects_file"] == str(rejects)
+    lines = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [(r["file"], r["line"], r["kind"]) for r in lines] == [
+        (str(source), 2, "rejected"), (str(source), 3, "unsupported"),
+    ]  # fmt: skip
+    assert lines[0]["raw"] == "{oops"
+    again = json.loads(_ok("ingest", str(source), "--db", url, "--json", "--rejects", str(rejects)))
+    assert (again["stored"], again["duplicates"]) == (0, 1)
+
+
+def test_ingest_reads_gzip_directories_and_stdin(url: str, tmp_path: Path) -> None:
+    import gzip
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.json.gz").write_bytes(
+        gzip.compress(json.dumps({"Records": [cloudtrail(), cloudtrail()]}).encode())
+    )
+    out = json.loads(_ok("ingest", str(folder), "--db", url, "--json", "--format", "cloudtrail"))
+    assert out["stored"] == 2
+    result = runner.invoke(app, ["ingest", "-", "--db", url, "--json"], input=jsonl([cloudtrail()]).decode())
+    assert result.exit_code == 0 and json.loads(result.stdout)["stored"] == 1
+
+
+def test_unknown_format_and_missing_path_fail_clearly(url: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--format", "splunk", str(tmp_path), "--db", url])
+    assert result.exit_code == 1 and "valid sources" in result.output
+    result = runner.invoke(app, ["ingest", str(tmp_path / "nope.json"), "--db", url])
+    assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_events_list_and_prune(url: str, tmp_path: Path) -> None:
+    source = tmp_path / "e.jsonl"
+    source.write_bytes(jsonl([cloudtrail(time="2020-01-01T00:00:00Z"), cloudtrail(name="ListBuckets")]))
+    _ok("ingest", str(source), "--db", url, "--json")
+    listed = json.loads(_ok("events", "list", "--action", "s3:List*", "--json", "--db", url))
+    assert [e["action"] for e in listed] == ["s3:ListBuckets"]
+    mine = json.loads(_ok("events", "list", "--identity", "AKIAIOSFODNN7EXAMPLE", "--json", "--db", url))
+    assert len(mine) == 2
+    assert json.loads(_ok("events", "list", "--since", "1h", "--json", "--db", url)) == []
+    assert json.loads(_ok("events", "prune", "--dry-run", "--json", "--db", url))["deleted"] == 2
+    assert json.loads(_ok("events", "prune", "--days", "1000", "--json", "--db", url))["deleted"] == 1
+    assert _count(url) == 1
+    assert "list" in _ok("events", "--help")
+
+
+def _generate(path: Path, n: int) -> None:
+    subprocess.run([sys.executable, str(REPO / "bench" / "gen_cloudtrail.py"), str(n), str(path)], check=True)
+
+
+def test_killed_ingest_loses_nothing_reported_and_a_rerun_completes(tmp_path: Path) -> None:
+    source = tmp_path / "ct.jsonl"
+    _generate(source, 20_000)
+    clean = f"sqlite:///{tmp_path / 'clean.db'}"
+    killed = f"sqlite:///{tmp_path / 'killed.db'}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "onelane", "ingest", str(source), "--batch-size", "1000", "-v", "--json"]
+    subprocess.run([*command, "--db", clean], check=True, capture_output=True, env=env, cwd=tmp_path)
+    process = subprocess.Popen(
+        [*command, "--db", killed], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=tmp_path
+    )
+    assert process.stderr is not None
+    reported = 0
+    for line in process.stderr:
+        if line.startswith(b"stored batch"):
+            reported = int(line.split(b"stored ")[2].split(b" ")[0].replace(b",", b""))
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert reported >= 1000
+    assert _count(killed) >= reported
+    assert _count(killed) < 20_000
+    subprocess.run([*command, "--db", killed], check=True, capture_output=True, env=env, cwd=tmp_path)
+    assert _count(killed) == _count(clean) == 20_000

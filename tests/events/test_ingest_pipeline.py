@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+from ingest_helpers import assumed_role, cloudtrail, jsonl
+
+from onelane import audit
+from onelane.clock import FixedClock
+from onelane.events import read_records
+from onelane.events.models import Actor, Event
+from onelane.events.pipeline import RejectList, RejectsFile, ingest
+from onelane.events.resolve import Evidence, infer_kind, lookup_keys
+from onelane.events.retention import list_events, prune
+from onelane.inventory import importers, repo
+from onelane.inventory.load import load
+from onelane.inventory.models import Kind
+from onelane.store.db import Database
+from onelane.store.tables import events, external_ids
+
+ORG = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "org.csv"
+
+
+def _run(db: Database, clock: FixedClock, data: bytes, **kw: object):  # type: ignore[no-untyped-def]
+    return ingest(db, read_records(io.BytesIO(data), source_name="t.jsonl"), clock=clock, actor="test", **kw)  # type: ignore[arg-type]
+
+
+def _import_org(db: Database, clock: FixedClock) -> None:
+    for unit in importers.get("csv")([ORG]):
+        load(db, unit, actor="test", clock=clock)
+
+
+def test_actor_with_a_known_id_resolves_and_new_ids_attach(any_db: Database, clock: FixedClock) -> None:
+    _import_org(any_db, clock)
+    record = cloudtrail(arn="arn:aws:iam::111122223333:user/backup-bot-renamed")
+    summary = _run(any_db, clock, jsonl([record]))
+    assert summary.stored == 1 and summary.discovered == 0
+    with any_db.connect() as conn:
+        bot = repo.get_identity(conn, "AKIAIOSFODNN7EXAMPLE")
+        assert bot.name == "backup-bot"
+        assert "arn:aws:iam::111122223333:user/backup-bot-renamed" in bot.external_ids
+        (event,) = list_events(conn)
+        assert event.identity_id == bot.id
+        assert repo.get_identity(conn, bot.id or "").last_seen is not None
+        assert not bot.discovered
+
+
+def test_unknown_actor_becomes_a_discovered_ownerless_identity(any_db: Database, clock: FixedClock) -> None:
+    records = [
+        cloudtrail(arn="arn:aws:iam::111122223333:user/ci", key="AKIAAAAAAAAAAAAAAAAA"),
+        cloudtrail(arn="arn:aws:iam::111122223333:user/ci", key="AKIAAAAAAAAAAAAAAAAA", name="ListBuckets"),
+    ]
+    summary = _run(any_db, clock, jsonl(records))
+    assert summary.discovered == 1
+    with any_db.connect() as conn:
+        found = repo.get_identity(conn, "arn:aws:iam::111122223333:user/ci")
+        assert found.discovered and found.owner_id is None and found.kind is Kind.SERVICE
+        assert found.tags == ["discovered"] and found.source == "cloudtrail"
+        assert set(found.external_ids) == {"arn:aws:iam::111122223333:user/ci", "AKIAAAAAAAAAAAAAAAAA"}
+        ownerless = repo.list_identities(conn, repo.IdentityFilter(owner="none"))
+        assert found.id in {i.id for i in ownerless}
+        (record,) = [r for r in audit.records(conn) if r.action == "identities.discover"]
+        assert record.details["discovered"][0]["external_ids"] == found.external_ids or set(
+            record.details["discovered"][0]["external_ids"]
+        ) == set(found.external_ids)
+
+
+def test_session_ids_are_not_attached_and_resolve_through_the_role(
+    any_db: Database, clock: FixedClock
+) -> None:
+    first = assumed_role("Deploy", "s1", "ASIAAAAAAAAAAAAAAAA1")
+    second = assumed_role("Deploy", "s2", "ASIAAAAAAAAAAAAAAAA2")
+    _run(any_db, clock, jsonl([first]))
+    _run(any_db, clock, jsonl([second]))
+    with any_db.connect() as conn:
+        values = [v for (v,) in conn.execute(sa.select(external_ids.c.value))]
+        assert values == ["arn:aws:iam::111122223333:role/Deploy"]
+        stored = list_events(conn)
+        assert len({e.identity_id for e in stored}) == 1
+
+
+def test_kind_inference_table() -> None:
+    when = FixedClock().now()
+
+    def kind(source: str, actor_type: str, ids: list[str], **flags: bool) -> Kind:
+        evidence = Evidence(source, actor_type, None, ids, when)
+        for name, value in flags.items():
+            setattr(evidence, name, value)
+        return infer_kind(evidence)[0]
+
+    assert kind("cloudtrail", "AssumedRole", ["r"], service_invoked=True) is Kind.WORKLOAD
+    assert kind("cloudtrail", "AssumedRole", ["r"], instance_session=True) is Kind.WORKLOAD
+    assert kind("cloudtrail", "AssumedRole", ["r"]) is Kind.SERVICE
+    assert kind("cloudtrail", "IAMUser", ["u"]) is Kind.SERVICE
+    assert kind("cloudtrail", "IAMUser", ["u"], console=True) is Kind.HUMAN
+    assert kind("k8s-audit", "ServiceAccount", ["k8s:system:serviceaccount:a:b"]) is Kind.WORKLOAD
+    assert kind("github", "Bot", ["github:x[bot]"]) is Kind.INTEGRATION
+    assert kind("okta", "User", ["okta:1"]) is Kind.HUMAN
+    assert kind("entra-signin", "User", ["entra:1"]) is Kind.HUMAN
+    assert kind("entra-signin", "ServicePrincipal", ["entra:1"]) is Kind.SERVICE
+    assert kind("okta", "PublicClientApp", ["okta:2"]) is Kind.SERVICE
+    kind_root, tags = infer_kind(Evidence("cloudtrail", "Root", None, ["arn:aws:iam::1:root"], when))
+    assert kind_root is Kind.SERVICE and "break_glass" in tags
+
+
+def test_instance_profile_session_is_a_workload(any_db: Database, clock: FixedClock) -> None:
+    _run(any_db, clock, jsonl([assumed_role("web", "i-0abc123", "ASIAAAAAAAAAAAAAAAA3")]))
+    with any_db.connect() as conn:
+        assert repo.get_identity(conn, "arn:aws:iam::111122223333:role/web").kind is Kind.WORKLOAD
+
+
+def test_session_arn_without_issuer_derives_the_role() -> None:
+    keys = lookup_keys(("arn:aws:sts::1:assumed-role/Deploy/s", "ASIAAAAAAAAAAAAAAAAA"))
+    assert keys == ("arn:aws:iam::1:role/Deploy",)
+    assert lookup_keys(("ASIAAAAAAAAAAAAAAAAA",)) == ("ASIAAAAAAAAAAAAAAAAA",)
+
+
+def test_duplicates_within_a_batch_and_across_runs_are_skipped(any_db: Database, clock: FixedClock) -> None:
+    record = cloudtrail(event_id="same")
+    summary = _run(any_db, clock, jsonl([record, record, cloudtrail()]))
+    assert (summary.stored, summary.duplicates) == (2, 1)
+    again = _run(any_db, clock, jsonl([record]))
+    assert (again.stored, again.duplicates) == (0, 1)
+
+
+def test_out_of_order_events_are_accepted_and_last_seen_is_the_latest(
+    any_db: Database, clock: FixedClock
+) -> None:
+    late = cloudtrail(time="2026-05-30T12:00:00Z")
+    early = cloudtrail(time="2026-05-29T08:00:00Z")
+    _run(any_db, clock, jsonl([late]))
+    _run(any_db, clock, jsonl([early]))
+    with any_db.connect() as conn:
+        who = repo.get_identity(conn, "AKIAIOSFODNN7EXAMPLE")
+        assert who.last_seen is not None and who.last_seen.isoformat().startswith("2026-05-30T12:00")
+        assert [e.time.hour for e in list_events(conn)] == [12, 8]
+
+
+def test_malformed_records_are_rejected_with_location_and_the_rest_stored(
+    any_db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    good = jsonl([cloudtrail()])
+    data = good + b'{"eventName": broken\n' + b'{"foo": 1}\n' + jsonl([{"eventSource": "s3.amazonaws.com", "eventName": ""}]) + jsonl([cloudtrail()])  # fmt: skip
+    sink = RejectsFile(tmp_path / "rejects.jsonl")
+    summary = _run(any_db, clock, data, rejects=sink)
+    sink.close()
+    assert (summary.stored, summary.rejected, summary.unsupported) == (2, 2, 1)
+    lines = [orjson.loads(x) for x in (tmp_path / "rejects.jsonl").read_bytes().splitlines()]
+    assert [(r["line"], r["kind"]) for r in lines] == [(2, "rejected"), (3, "unsupported"), (4, "rejected")]
+    assert lines[0]["raw"] == '{"eventName": broken' and "invalid JSON" in lines[0]["reason"]
+    assert lines[0]["file"] == "t.jsonl" and lines[0]["offset"] == len(good)
+    assert "eventName" in lines[2]["reason"]
+
+
+def test_record_without_usable_time_gets_the_ingest_time(any_db: Database, clock: FixedClock) -> None:
+    missing = cloudtrail()
+    del missing["eventTime"]
+    redacted = cloudtrail(time="redacted")
+    summary = _run(any_db, clock, jsonl([missing, redacted]))
+    assert summary.time_inferred == 2 and summary.rejected == 0
+    with any_db.connect() as conn:
+        stored = list_events(conn)
+        assert all(e.time == clock.now() and e.session["time_inferred"] is True for e in stored)
+        assert {e.raw.get("eventTime") for e in stored} == {None, "redacted"}
+
+
+def test_raw_record_is_stored_as_read(any_db: Database, clock: FixedClock) -> None:
+    line = b'{"eventSource":"s3.amazonaws.com",  "eventName":"GetObject","eventTime":"2026-05-30T10:00:00Z","eventID":"x1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}\n'
+    _run(any_db, clock, line)
+    with any_db.connect() as conn:
+        raw = conn.execute(sa.select(events.c.raw)).scalar()
+    assert raw["eventName"] == "GetObject" and raw["userIdentity"]["type"] == "IAMUser"
+
+
+def test_prune_deletes_old_events_in_batches_and_is_audited(any_db: Database, clock: FixedClock) -> None:
+    old = [cloudtrail(time="2026-03-01T00:00:00Z") for _ in range(7)]
+    new = [cloudtrail(time="2026-05-31T00:00:00Z") for _ in range(3)]
+    _run(any_db, clock, jsonl(old + new))
+    dry = prune(any_db, clock=clock, actor="test", days=30, dry_run=True)
+    assert dry.deleted == 7
+    done = prune(any_db, clock=clock, actor="test", days=30, batch=3)
+    assert done.deleted == 7 and done.cutoff == clock.now() - timedelta(days=30)
+    with any_db.connect() as conn:
+        assert len(list_events(conn)) == 3
+        (record,) = [r for r in audit.records(conn) if r.action == "events.prune"]
+        assert record.details["deleted"] == 7
+
+
+def test_rejects_of_http_are_bounded(db: Database, clock: FixedClock) -> None:
+    sink = RejectList(limit=2)
+    summary = _run(db, clock, b"nope\n" * 5, rejects=sink)
+    assert summary.rejected == 5 and len(sink.records) == 2
+
+
+def test_event_round_trips_through_the_store(db: Database, clock: FixedClock) -> None:
+    _run(db, clock, jsonl([cloudtrail(event_id="rt")]))
+    with db.connect() as conn:
+        (event,) = list_events(conn)
+    assert isinstance(event, Event) and event.id == "rt"
+    assert event.actor == Actor(
+        "IAMUser", "backup-bot", ("arn:aws:iam::111122223333:user/backup-bot", "AKIAIOSFODNN7EXAMPLE")
+    )
+    assert event.action == "s3:GetObject" and event.credential_id == "AKIAIOSFODNN7EXAMPLE"
+    assert event.resources == ["arn:aws:s3:::backups"]
