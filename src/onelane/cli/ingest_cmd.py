@@ -6,7 +6,7 @@ import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,6 +30,10 @@ from onelane.events import read_records, source_names
 from onelane.events.pipeline import BATCH_SIZE, IngestSummary, RejectsFile, ingest
 from onelane.events.reader import RawRecord
 from onelane.events.sources import get_source
+from onelane.store.db import Database
+
+if TYPE_CHECKING:
+    from onelane.detect.stream import AlertingSink
 
 
 def default_rejects_path(clock: SystemClock) -> Path:
@@ -71,6 +75,19 @@ def register(root: typer.Typer) -> None:
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Print a line on stderr for each committed batch.")
         ] = False,
+        detect: Annotated[
+            bool,
+            typer.Option(
+                "--detect/--no-detect",
+                help="Run the Sigma rules, correlations and behaviour analytics on each stored event and save the alerts.",
+            ),
+        ] = True,
+        rules: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--rules", help="Extra Sigma rule folder (repeatable), loaded beside the bundled pack."
+            ),
+        ] = None,
         db: DbOption = None,
         json: JsonOption = False,
     ) -> None:
@@ -89,6 +106,7 @@ def register(root: typer.Typer) -> None:
                 raise fail(f"no such file or directory: {', '.join(missing)}")
             database = open_db(db)
             clock = SystemClock()
+            alerting = _alerting(database, clock, rules or []) if detect else None
             sink = RejectsFile(rejects or default_rejects_path(clock))
             records: Iterator[RawRecord | EventError] = itertools.chain.from_iterable(
                 read_records(p) for p in paths
@@ -119,13 +137,35 @@ def register(root: typer.Typer) -> None:
                         batch_size=batch_size,
                         rejects=sink,
                         on_batch=on_batch,
+                        on_stored=alerting,
                     )
+                    if alerting is not None:
+                        alerting.finish()
                 finally:
                     sink.close()
+        body = summary.to_dict()
+        if alerting is not None:
+            body["alerts"] = {"created": alerting.created, "updated": alerting.updated}
         if json:
-            print_json(summary.to_dict())
+            print_json(body)
             return
         _print_summary(summary)
+        if alerting is not None:
+            console.print(
+                f"alerts: {alerting.created:,} new, {alerting.updated:,} updated (onelane alerts list)",
+                highlight=False,
+            )
+
+
+def _alerting(database: Database, clock: SystemClock, rules: list[Path]) -> AlertingSink:
+    from onelane.detect.facts import InventoryFacts
+    from onelane.detect.pipeline import Detector
+    from onelane.detect.stream import AlertingSink
+
+    detector = Detector(rules=rules, facts=InventoryFacts(database))
+    for problem in detector.errors:
+        errors.print(f"[yellow]rule skipped:[/yellow] {problem.message}", highlight=False)
+    return AlertingSink(database, detector, clock)
 
 
 def _print_summary(summary: IngestSummary) -> None:

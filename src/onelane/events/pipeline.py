@@ -396,6 +396,7 @@ def ingest(
     resolver: Resolver | None = None,
     rejects: RejectSink | None = None,
     on_batch: Callable[[IngestSummary], None] | None = None,
+    on_stored: Callable[[list[Event]], None] | None = None,
 ) -> IngestSummary:
     """Ingest ``records`` into ``db``; see the module docstring for the counts."""
     run = Ingest(
@@ -407,6 +408,7 @@ def ingest(
         resolver=resolver,
         rejects=rejects,
         on_batch=on_batch,
+        on_stored=on_stored,
     )
     try:
         run.feed(records)

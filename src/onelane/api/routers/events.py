@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from onelane.api.deps import StateDep, require
+from onelane.api.deps import AppState, StateDep, require
 from onelane.auth.tokens import READERS, Operator, Role
 from onelane.errors import ConfigError, InputError
 from onelane.events import read_records
@@ -36,17 +36,26 @@ Reader = Annotated[Operator, Depends(require(*READERS))]
 
 
 class _Ingestion:
-    """One resolver (and its cache) per app; ingests run one at a time."""
+    """One resolver (and its cache) and one detector per app; ingests run one at a time.
 
-    def __init__(self) -> None:
+    The detector lives as long as the app, so behaviour baselines and correlation
+    windows span requests: events posted one request at a time are judged as one stream.
+    """
+
+    def __init__(self, st: AppState) -> None:
+        from onelane.detect.facts import InventoryFacts
+        from onelane.detect.pipeline import Detector
+        from onelane.detect.stream import AlertingSink
+
         self.resolver = Resolver()
         self.lock = threading.Lock()
+        self.alerting = AlertingSink(st.db, Detector(facts=InventoryFacts(st.db)), st.clock)
 
 
-def _ingestion(request: Request) -> _Ingestion:
+def _ingestion(request: Request, st: AppState) -> _Ingestion:
     found: _Ingestion | None = getattr(request.app.state, "events_ingestion", None)
     if found is None:
-        found = _Ingestion()
+        found = _Ingestion(st)
         request.app.state.events_ingestion = found
     return found
 
@@ -83,11 +92,12 @@ async def post_events(
         body.extend(chunk)
         if len(body) > MAX_BODY_BYTES:
             return _too_large()
-    state = _ingestion(request)
+    state = _ingestion(request, st)
     rejects = RejectList(100)
 
     def run() -> dict[str, Any]:
         with state.lock:
+            before = (state.alerting.created, state.alerting.updated)
             summary = ingest(
                 st.db,
                 read_records(io.BytesIO(bytes(body)), source_name="<request>"),
@@ -96,8 +106,14 @@ async def post_events(
                 format=format,
                 resolver=state.resolver,
                 rejects=rejects,
+                on_stored=state.alerting,
             )
+            alerts = {
+                "created": state.alerting.created - before[0],
+                "updated": state.alerting.updated - before[1],
+            }
         result = summary.to_dict()
+        result["alerts"] = alerts
         result.pop("rejects_file", None)
         result["rejects"] = rejects.records
         return result
