@@ -20,13 +20,9 @@ from onelane.cli.options import (
 )
 from onelane.cli.rules_cmd import FormatOption, NoBuiltinOption, RulesOption
 from onelane.clock import SystemClock
-from onelane.detect.facts import InventoryFacts
 from onelane.detect.models import SEVERITIES, STATUSES
-from onelane.detect.pipeline import Detector
-from onelane.detect.store import get_alert, list_alerts, save_alerts, set_status
 from onelane.errors import ConfigError, EventError
 from onelane.events.models import Event
-from onelane.events.reader import normalize_records, read_records
 
 app = typer.Typer(help="Alerts raised by detection: list, show, acknowledge, close.", no_args_is_help=True)
 
@@ -47,6 +43,8 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List alerts, most recent activity first."""
+    from onelane.detect.store import list_alerts
+
     with reported():
         database = open_db(db)
         with database.connect() as conn:
@@ -69,6 +67,8 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """Show one alert with its reason, techniques and evidence."""
+    from onelane.detect.store import get_alert
+
     with reported():
         database = open_db(db)
         with database.connect() as conn:
@@ -91,6 +91,8 @@ def set_status_(
     db: DbOption = None,
 ) -> None:
     """Acknowledge, close or suppress an alert."""
+    from onelane.detect.store import set_status
+
     with reported():
         alert = set_status(open_db(db), alert_id, status, SystemClock())
     console.print(f"{alert.id} is now {alert.status}")
@@ -114,6 +116,11 @@ def detect(
     Events are sorted by time in memory before detection (use ``onelane ingest`` for
     streams). Records that cannot be normalised are reported and skipped.
     """
+    from onelane.detect.facts import InventoryFacts
+    from onelane.detect.pipeline import Detector
+    from onelane.detect.store import save_alerts
+    from onelane.events.reader import normalize_records, read_records
+
     with reported():
         database = open_db(db)
         detector = Detector(

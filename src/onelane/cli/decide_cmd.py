@@ -22,7 +22,6 @@ from onelane.cli.options import (
 from onelane.clock import SystemClock
 from onelane.errors import NotFoundError
 from onelane.inventory import repo
-from onelane.policy import PolicyService, list_decisions
 
 app = typer.Typer(help="The decision log.", no_args_is_help=True)
 
@@ -70,6 +69,8 @@ def register(root: typer.Typer) -> None:
 
         The decision is recorded in the decision log like any other.
         """
+        from onelane.policy import PolicyService
+
         rtype, sep, rid = resource.partition(":")
         if not sep or not rtype:
             raise fail("--resource must be TYPE:ID")
@@ -129,6 +130,8 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List logged decisions, newest first."""
+    from onelane.policy import list_decisions
+
     with reported():
         database = open_db(db)
         with database.connect() as conn:

@@ -18,7 +18,6 @@ from onelane.cli.options import (
     reported,
 )
 from onelane.clock import SystemClock
-from onelane.events.retention import list_events, parse_since, prune, retention_days
 from onelane.inventory import repo
 
 app = typer.Typer(help="Stored identity activity: list and prune events.", no_args_is_help=True)
@@ -42,6 +41,8 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List stored events, newest first."""
+    from onelane.events.retention import list_events, parse_since
+
     with reported():
         after = SystemClock().now() - parse_since(since) if since else None
         database = open_db(db)
@@ -74,6 +75,8 @@ def prune_(
     json: JsonOption = False,
 ) -> None:
     """Delete events older than the retention period, in batches; audited."""
+    from onelane.events.retention import prune, retention_days
+
     with reported():
         kept = retention_days(days)
         result = prune(open_db(db), clock=SystemClock(), actor=CLI_ACTOR, days=kept, dry_run=dry_run)

@@ -11,8 +11,6 @@ import typer
 
 from onelane.cli.options import DbOption, JsonOption, console, errors, fail, open_db, print_json, reported
 from onelane.clock import SystemClock
-from onelane.policy import active_policy_dir, check_policy_dir, list_decisions, load_policy, replay, run_tests
-from onelane.policy.model import Severity
 
 app = typer.Typer(help="Policy as code: check, test and replay policy sets.", no_args_is_help=True)
 
@@ -43,6 +41,9 @@ def parse_since(value: str) -> datetime:
 @app.command("check")
 def check(directory: DirArgument = None, json: JsonOption = False) -> None:
     """Check policy files: schema, CEL syntax and types. Every problem with file and line."""
+    from onelane.policy import active_policy_dir, check_policy_dir
+    from onelane.policy.model import Severity
+
     path = active_policy_dir(directory)
     compiled, problems = check_policy_dir(path)
     if json:
@@ -64,6 +65,8 @@ def check(directory: DirArgument = None, json: JsonOption = False) -> None:
 @app.command("test")
 def test(directory: DirArgument = None, json: JsonOption = False) -> None:
     """Run the decision cases in *_test.yaml files: PASS/FAIL per case, exit 1 on any failure."""
+    from onelane.policy import active_policy_dir, load_policy, run_tests
+
     path = active_policy_dir(directory)
     with reported():
         policy = load_policy(path)
@@ -102,6 +105,8 @@ def impact(
     json: JsonOption = False,
 ) -> None:
     """Replay logged decisions against a candidate policy set and report what would change."""
+    from onelane.policy import list_decisions, load_policy, replay
+
     start = parse_since(since)
     with reported():
         policy = load_policy(candidate)

@@ -8,15 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from onelane.cli.options import JsonOption, console, errors, print_json, print_table, reported
-from onelane.detect.behaviour import ANALYTICS
 from onelane.detect.models import tag_ids
-from onelane.detect.rulepack import load_pack, rule_files
-from onelane.detect.ruletest import run_tests
-from onelane.detect.sigma import Correlator, Engine, load_rules
-from onelane.detect.sigma.loader import rule_key, source_of
 from onelane.errors import EventError
 from onelane.events.models import Event
-from onelane.events.reader import normalize_records, read_records
 
 app = typer.Typer(help="Detection rules: check, test, list and try them on events.", no_args_is_help=True)
 
@@ -37,6 +31,9 @@ def check(
     json: JsonOption = False,
 ) -> None:
     """Parse and compile rules; report every problem with its file and rule id."""
+    from onelane.detect.rulepack import rule_files
+    from onelane.detect.sigma import Correlator, Engine, load_rules
+
     with reported():
         ruleset = load_rules(rule_files(folders))
         engine = Engine(ruleset)
@@ -70,6 +67,8 @@ def test(
     json: JsonOption = False,
 ) -> None:
     """Run the rule tests (*_test.yaml) found in the folders; PASS/FAIL per case."""
+    from onelane.detect.ruletest import run_tests
+
     with reported():
         run = run_tests(folders, rules or ())
     if json:
@@ -95,6 +94,10 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List the rules that would run: the bundled pack, your folders and the analytics."""
+    from onelane.detect.behaviour import ANALYTICS
+    from onelane.detect.rulepack import load_pack
+    from onelane.detect.sigma.loader import rule_key, source_of
+
     with reported():
         ruleset = load_pack(rules or (), builtin=not no_builtin)
     rows: list[dict[str, Any]] = []
@@ -162,6 +165,10 @@ def match(
     json: JsonOption = False,
 ) -> None:
     """Show which events each rule matches (nothing is stored)."""
+    from onelane.detect.rulepack import load_pack
+    from onelane.detect.sigma import Correlator, Engine
+    from onelane.events.reader import normalize_records, read_records
+
     with reported():
         ruleset = load_pack(rules or (), builtin=not no_builtin)
         engine = Engine(ruleset)
