@@ -37,9 +37,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from onelane.clock import utc
-from onelane.events._sql import chunks, dialect_insert, execute_many, newer, older
+from onelane.events._sql import chunks, dialect_insert, newer, older
 from onelane.events.models import Event
 from onelane.events.resolve import CONSOLE_ACTIONS
+from onelane.store.bulk import execute_rows
 from onelane.store.tables import (
     credential_usage,
     credentials,
@@ -224,7 +225,7 @@ class UsageBatch:
             .where(sa.or_(identities.c.last_seen.is_(None), identities.c.last_seen < when))
             .values(last_seen=when)
         )
-        execute_many(conn, stmt, ("b_id", "b_t"), list(self.last_seen.items()))
+        execute_rows(conn, stmt, ("b_id", "b_t"), list(self.last_seen.items()))
 
     def _credential_usage(self, conn: Connection) -> None:
         if not self.credentials:
@@ -261,7 +262,7 @@ class UsageBatch:
         )
         columns = ("credential_id", "identity_id", "first_seen", "last_seen", "count", "sources",
                    "workload_count", "interactive")  # fmt: skip
-        execute_many(conn, stmt, columns, rows, ready=frozenset({"sources"}))
+        execute_rows(conn, stmt, columns, rows, ready=frozenset({"sources"}))
 
     def _entitlement_usage(self, conn: Connection) -> None:
         if not self.actions:
@@ -278,7 +279,7 @@ class UsageBatch:
         )
         rows = [(*key, *fact) for key, fact in sorted(self.actions.items())]
         columns = ("identity_id", "action", "scope", "first_seen", "last_seen", "count")
-        execute_many(conn, stmt, columns, rows)
+        execute_rows(conn, stmt, columns, rows)
 
     def _entitlements_last_used(self, conn: Connection) -> None:
         used: dict[str, dict[str, datetime]] = {}
@@ -325,7 +326,7 @@ def _set_last_used(conn: Connection, table: sa.Table, updates: list[tuple[str, d
         .where(table.c.id == sa.bindparam("b_id"))
         .values(last_used=sa.bindparam("b_t", type_=table.c.last_used.type))
     )
-    execute_many(conn, stmt, ("b_id", "b_t"), updates)
+    execute_rows(conn, stmt, ("b_id", "b_t"), updates)
 
 
 def _merge_sources(stored: dict[str, Any] | None, use: _Credential) -> dict[str, Any]:

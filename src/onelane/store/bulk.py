@@ -1,8 +1,9 @@
-"""Fast multi-row inserts: SQLAlchemy compiles the statement once, the driver runs it.
+"""Fast multi-row statements: SQLAlchemy compiles once, the driver runs ``executemany``.
 
 SQLAlchemy's executemany spends most of its time building parameters row by row; for
-imports of a million rows this module applies the same per-column bind processors
-itself and hands plain tuples to the driver's ``executemany``. Same SQL, same types.
+imports and ingestion of millions of rows this module applies the same per-column bind
+processors itself, in one generated function per statement, and hands the driver plain
+tuples (SQLite) or dicts (psycopg). Same SQL, same types, on both databases.
 """
 
 from __future__ import annotations
@@ -20,33 +21,61 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     """Insert ``rows`` (dicts with the same keys) in the caller's transaction."""
     if not rows:
         return
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    order = list(compiled.positiontup or []) if compiled.positional else list(rows[0])
-    to_params = _row_converter(order, compiled._bind_processors, compiled.positional)
+    columns = list(rows[0])
+    execute_rows(conn, table.insert(), columns, [tuple(row[c] for c in columns) for row in rows])
+
+
+def execute_rows(
+    conn: Connection,
+    stmt: Any,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    ready: frozenset[str] = frozenset(),
+) -> int:
+    """Run ``stmt`` once per row; returns the summed row count.
+
+    ``columns`` names the values of each row tuple: column keys for an INSERT, bind
+    parameter names otherwise. Columns in ``ready`` already hold what the driver takes
+    (JSON text, for instance) and skip their bind processor.
+    """
+    if not rows:
+        return 0
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
+    processors = {k: p for k, p in compiled._bind_processors.items() if k not in ready and p is not None}
+    to_params = _converter(list(columns), compiled.positiontup if compiled.positional else None, processors)
     sql = str(compiled)
     cursor = conn.connection.cursor()
+    total = 0
     try:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, [to_params(row) for row in rows[start : start + BATCH]])
+            total += max(cursor.rowcount, 0)
     finally:
         cursor.close()
+    return total
 
 
-def _row_converter(
-    order: list[str], processors: Mapping[str, Any], positional: bool
-) -> Callable[[dict[str, Any]], Any]:
-    """One generated function per statement: a row dict in, driver parameters out."""
+def _converter(
+    columns: list[str], positions: Sequence[str] | None, processors: Mapping[str, Any]
+) -> Callable[[tuple[Any, ...]], Any]:
+    """One generated function per statement: a row tuple in, driver parameters out."""
+    index = {name: i for i, name in enumerate(columns)}
     env: dict[str, Any] = {}
-    parts = []
-    for i, key in enumerate(order):
-        value = f"row[{key!r}]"
-        if key in processors:
-            env[f"p{i}"] = _memo(processors[key])
-            value = f"(p{i}({value}) if {value} is not None else None)"
-        parts.append(f"{key!r}: {value}" if not positional else value)
-    body = f"({', '.join(parts)},)" if positional else "{" + ", ".join(parts) + "}"
+
+    def value(name: str) -> str:
+        ref = f"row[{index[name]}]"
+        if name not in processors:
+            return ref
+        env[f"p_{index[name]}"] = _memo(processors[name])
+        return f"(p_{index[name]}({ref}) if {ref} is not None else None)"
+
+    if positions is not None:
+        body = "(" + "".join(f"{value(name)}, " for name in positions) + ")"
+    else:
+        body = "{" + ", ".join(f"{name!r}: {value(name)}" for name in columns) + "}"
     exec(f"def convert(row):\n    return {body}\n", env)
-    convert: Callable[[dict[str, Any]], Any] = env["convert"]
+    convert: Callable[[tuple[Any, ...]], Any] = env["convert"]
     return convert
 
 
