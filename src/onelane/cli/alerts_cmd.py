@@ -18,11 +18,10 @@ from onelane.cli.options import (
     print_table,
     reported,
 )
-from onelane.cli.rules_cmd import FormatOption, NoBuiltinOption, RulesOption
+from onelane.cli.rules_cmd import FormatOption, NoBuiltinOption, RulesOption, read_events
 from onelane.clock import SystemClock
 from onelane.detect.models import SEVERITIES, STATUSES
-from onelane.errors import ConfigError, EventError
-from onelane.events.models import Event
+from onelane.errors import ConfigError
 
 app = typer.Typer(help="Alerts raised by detection: list, show, acknowledge, close.", no_args_is_help=True)
 
@@ -119,7 +118,6 @@ def detect(
     from onelane.detect.facts import InventoryFacts
     from onelane.detect.pipeline import Detector
     from onelane.detect.store import save_alerts
-    from onelane.events.reader import normalize_records, read_records
 
     with reported():
         database = open_db(db)
@@ -133,16 +131,7 @@ def detect(
             errors.print(f"[yellow]rule skipped:[/yellow] {problem.message}", highlight=False)
         if not detector.engine.rules and detector.behaviour is None:
             raise ConfigError("no rules to run")
-        events: list[Event] = []
-        bad = 0
-        for path in files:
-            for item in normalize_records(read_records(path), format):
-                if isinstance(item, EventError):
-                    bad += 1
-                    errors.print(f"[yellow]skipped:[/yellow] {item.message}", highlight=False)
-                else:
-                    events.append(item)
-        events.sort(key=lambda e: e.time)
+        events, bad = read_events(files, format)
         alerts = detector.run(events)
         summary = save_alerts(database, alerts, SystemClock())
     if json:

@@ -167,22 +167,12 @@ def match(
     """Show which events each rule matches (nothing is stored)."""
     from onelane.detect.rulepack import load_pack
     from onelane.detect.sigma import Correlator, Engine
-    from onelane.events.reader import normalize_records, read_records
 
     with reported():
         ruleset = load_pack(rules or (), builtin=not no_builtin)
         engine = Engine(ruleset)
         correlator = Correlator(ruleset, engine)
-        events: list[Event] = []
-        bad = 0
-        for path in files:
-            for item in normalize_records(read_records(path), format):
-                if isinstance(item, EventError):
-                    bad += 1
-                    errors.print(f"[yellow]skipped:[/yellow] {item.message}", highlight=False)
-                else:
-                    events.append(item)
-        events.sort(key=lambda e: e.time)
+        events, bad = read_events(files, format)
         rows: list[dict[str, Any]] = []
         for event in events:
             found = engine.match(event.raw, event.logsource, include_silenced=True)
@@ -216,3 +206,21 @@ def _row(
     time: str | None, rule_id: str, title: str, level: str | None, kind: str, events: list[str]
 ) -> dict[str, Any]:
     return {"time": time, "rule_id": rule_id, "title": title, "level": level, "type": kind, "events": events}
+
+
+def read_events(files: list[Path], format: str) -> tuple[list[Event], int]:
+    """Every event in ``files``, sorted by time, and how many records were skipped (each
+    reported on stderr with its file and line)."""
+    from onelane.events.reader import normalize_records, read_records
+
+    events: list[Event] = []
+    bad = 0
+    for path in files:
+        for item in normalize_records(read_records(path), format):
+            if isinstance(item, EventError):
+                bad += 1
+                errors.print(f"[yellow]skipped:[/yellow] {item.message}", highlight=False)
+            else:
+                events.append(item)
+    events.sort(key=lambda e: e.time)
+    return events, bad
