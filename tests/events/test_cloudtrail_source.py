@@ -187,7 +187,7 @@ def test_eventbridge_envelope_is_opened() -> None:
     [
         ({"eventTime": None}, "eventTime"),
         ({"eventTime": "yesterday"}, "eventTime"),
-        ({"eventSource": ""}, "eventSource"),
+        ({"eventName": ""}, "eventName"),
     ],
 )
 def test_record_missing_essentials_is_an_error_naming_the_field(
@@ -196,3 +196,8 @@ def test_record_missing_essentials_is_an_error_naming_the_field(
     with pytest.raises(EventError) as caught:
         get_source("cloudtrail").normalize(_record(**changes))
     assert caught.value.field == field
+
+
+def test_record_without_event_source_keeps_its_call() -> None:
+    event = get_source("cloudtrail").normalize(_record(eventSource=""))
+    assert event.action.startswith("aws:")

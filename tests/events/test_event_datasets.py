@@ -96,10 +96,9 @@ FIXTURE_TIME = datetime(2020, 1, 1, tzinfo=UTC)
 # file -> (events, {reject reason prefix: count})
 PANTHER = {
     "tests_aws_cloudtrail.jsonl": (
-        465,
+        469,
         {
             "cloudtrail: unparsable time": 2,
-            "cloudtrail: record has no eventSource": 4,
             "no event source recognises": 37,
         },
     ),

@@ -200,12 +200,13 @@ class CloudTrail(EventSource):
                 record = detail
             else:
                 record = fold_keys(record, _TOP_KEYS)
-        event_source = record.get("eventSource")
-        if type(event_source) is not str or not event_source:
-            raise EventError("record has no eventSource", field="eventSource")
         event_name = record.get("eventName")
         if type(event_name) is not str or not event_name:
             raise EventError("record has no eventName", field="eventName")
+        event_source = record.get("eventSource")
+        if type(event_source) is not str or not event_source:
+            # trimmed exports drop it; the call is still known, its service is not
+            event_source = "aws"
         action, ocsf_class = _action(event_source, event_name)
 
         raw_time = record.get("eventTime")
