@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from onelane import audit
 from onelane.errors import IdentityImportError
+from onelane.gcpause import paused_gc
 from onelane.ids import new_id
 from onelane.inventory.models import Kind, Status, external_id_namespace
 from onelane.inventory.records import IdentityRecord, ParsedFile
@@ -92,7 +93,7 @@ def load(db: Database, parsed: ParsedFile, *, actor: str, clock: Clock) -> Impor
     summary = ImportSummary(parsed.name, errors=list(parsed.errors), warnings=list(parsed.warnings))
     if parsed.errors:
         return summary
-    with db.begin() as conn:
+    with paused_gc(), db.begin() as conn:
         _Loader(conn, parsed, summary, clock.now()).run()
         audit.append(
             conn,

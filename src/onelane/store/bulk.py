@@ -9,6 +9,7 @@ tuples (SQLite) or dicts (psycopg). Same SQL, same types, on both databases.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +23,9 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     if not rows:
         return
     columns = list(rows[0])
-    execute_rows(conn, table.insert(), columns, [tuple(row[c] for c in columns) for row in rows])
+    pick = itemgetter(*columns)
+    values = [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
+    execute_rows(conn, table.insert(), columns, values)
 
 
 def execute_rows(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from onelane.errors import ConfigError
+from onelane.gcpause import paused_gc
 from onelane.inventory.records import ParsedFile
 
 
@@ -33,11 +34,18 @@ def register(name: str) -> Callable[[Importer], Importer]:
 
 
 def get(name: str) -> Importer:
+    """The importer registered as ``name``; it runs with the cyclic collector paused."""
     _load_builtins()
     try:
-        return _REGISTRY[name]
+        reader = _REGISTRY[name]
     except KeyError:
         raise ConfigError(f"unknown import format {name!r}; valid formats: {', '.join(names())}") from None
+
+    def read(paths: Sequence[Path]) -> list[ParsedFile]:
+        with paused_gc():
+            return reader(paths)
+
+    return read
 
 
 def names() -> list[str]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -92,25 +93,28 @@ def _read_one(path: Path) -> ParsedFile:
 
 
 def _row(row: dict[str, str], line: int, errors: Collector) -> IdentityRecord | None:
+    get = row.get
     before = len(errors.errors)
-    kind = errors.enum(Kind, row.get("kind") or "", line=line, field="kind")
-    status = errors.enum(Status, row.get("status") or "active", line=line, field="status")
-    name = (row.get("name") or "").strip()
+    kind = errors.enum(Kind, get("kind") or "", line=line, field="kind")
+    status = errors.enum(Status, get("status") or "active", line=line, field="status")
+    name = (get("name") or "").strip()
     if not name:
         errors.error("is empty", line=line, field="name")
-    ext = _split(row.get("external_ids"))
-    if row.get("email"):
-        ext.insert(0, canonical_email(row["email"]))
-    attributes = {}
-    if row.get("attributes"):
+    ext = _split(get("external_ids"))
+    email = get("email")
+    if email:
+        ext.insert(0, canonical_email(email))
+    attributes: Any = {}
+    text = get("attributes")
+    if text:
         try:
-            attributes = orjson.loads(row["attributes"])
+            attributes = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             errors.error(f"not valid JSON: {exc.msg}", line=line, field="attributes")
         if not isinstance(attributes, dict):
             errors.error("must be a JSON object", line=line, field="attributes")
     creds = []
-    for entry in _split(row.get("credentials")):
+    for entry in _split(get("credentials")):
         ctype, sep, fingerprint = entry.partition(":")
         parsed_type = errors.enum(CredentialType, ctype, line=line, field="credentials")
         if not sep or not fingerprint:
@@ -118,29 +122,35 @@ def _row(row: dict[str, str], line: int, errors: Collector) -> IdentityRecord | 
         elif parsed_type is not None:
             creds.append(Credential(parsed_type, fingerprint, source=SOURCE))
     ents = []
-    for entry in _split(row.get("entitlements")):
+    for entry in _split(get("entitlements")):
         permission, _, scope = entry.partition("@")
         ents.append(Entitlement(permission, scope or "*", source=SOURCE))
-    last_seen = errors.time(row.get("last_seen"), line=line, field="last_seen")
+    seen = get("last_seen")
+    last_seen = errors.time(seen, line=line, field="last_seen") if seen else None
     if len(errors.errors) > before or kind is None or status is None:
         return None
-    relations = [(Relation.MEMBER_OF, f"{SOURCE}:{g}") for g in _split(row.get("groups"))]
-    if row.get("delegates_for"):
-        relations.append((Relation.DELEGATES_FOR, _ref(row["delegates_for"])))
+    groups = get("groups")
+    relations = [(Relation.MEMBER_OF, f"{SOURCE}:{g}") for g in _split(groups)] if groups else []
+    delegate = get("delegates_for")
+    if delegate:
+        relations.append((Relation.DELEGATES_FOR, _ref(delegate)))
+    team = get("team")
+    environment = get("environment")
     identity = Identity(
         kind=kind,
         name=name,
         external_ids=ext or [f"{SOURCE}:{name}"],
         status=status,
-        team=(row.get("team") or "").strip() or None,
-        tags=_split(row.get("tags")),
-        environment=(row.get("environment") or "").strip() or None,
+        team=team.strip() or None if team else None,
+        tags=_split(get("tags")),
+        environment=environment.strip() or None if environment else None,
         source=SOURCE,
         attributes=attributes,
         last_seen=last_seen,
     )
-    owner = _ref(row["owner"]) if (row.get("owner") or "").strip() else None
-    return IdentityRecord(identity, creds, ents, relations, owner, location=f"line {line}")
+    owner = get("owner")
+    owner_ref = _ref(owner) if owner and owner.strip() else None
+    return IdentityRecord(identity, creds, ents, relations, owner_ref, location=f"line {line}")
 
 
 def _ref(value: str) -> str:
