@@ -22,6 +22,7 @@ reason and the raw text when there is one. Nothing in one record stops the other
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
@@ -33,6 +34,7 @@ from typing import IO, Any
 import orjson
 
 from onelane.errors import EventError
+from onelane.gcpause import paused_gc
 from onelane.events.models import Event
 from onelane.events.reader import RawRecord, UnreadableRecordError
 from onelane.events.resolve import Resolver
@@ -244,6 +246,9 @@ class Ingest:
             return
         items = list(self._batch.values())
         self._batch = {}
+        # the collector is paused for the run (see gcpause); sweeping the young
+        # generations once a batch still reclaims any reference cycle a batch leaves
+        gc.collect(1)
         if self._writer is None:
             self._writer = threading.Thread(
                 target=self._write_loop, name="onelane-ingest-writer", daemon=True
@@ -411,8 +416,9 @@ def ingest(
         on_stored=on_stored,
     )
     try:
-        run.feed(records)
-        return run.finish()
+        with paused_gc():
+            run.feed(records)
+            return run.finish()
     finally:
         run._drain()
         (rejects or run.rejects).flush()
