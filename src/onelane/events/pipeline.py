@@ -34,13 +34,13 @@ from typing import IO, Any
 import orjson
 
 from onelane.errors import EventError
-from onelane.gcpause import paused_gc
 from onelane.events.models import Event
 from onelane.events.reader import RawRecord, UnreadableRecordError
 from onelane.events.resolve import Resolver
 from onelane.events.sources import EventSource, detect_source, get_source
 from onelane.events.sources._fields import parse_time
 from onelane.events.writer import Item, short_id, write_batch
+from onelane.gcpause import paused_gc
 from onelane.store.db import Database
 from onelane.types import Clock
 
