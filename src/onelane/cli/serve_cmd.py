@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,10 +16,21 @@ def register(root: typer.Typer) -> None:
     @root.command("serve")
     def serve(
         db: DbOption = None,
-        host: str = typer.Option(DEFAULT_HOST, help="Address to listen on."),
-        port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
-        workers: int = typer.Option(1, min=1, help="Worker processes (one per core is a good start)."),
-        log_level: str = typer.Option("warning", help="uvicorn log level."),
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+        workers: Annotated[
+            int, typer.Option(min=1, help="Worker processes (one per core is a good start).")
+        ] = 1,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        policy: Annotated[
+            Path | None,
+            typer.Option(
+                "--policy",
+                help="Policy directory for access decisions. Default: $ONELANE_POLICY, else the bundled default.",
+                exists=True,
+                file_okay=False,
+            ),
+        ] = None,
     ) -> None:
         """Serve the REST API (/v1), AuthZEN (/access/v1) and the OpenAPI document (/openapi.json).
 
@@ -30,6 +43,8 @@ def register(root: typer.Typer) -> None:
             database = open_db(db)
             database.dispose()
         os.environ["ONELANE_DB"] = database.url
+        if policy is not None:
+            os.environ["ONELANE_POLICY"] = str(policy.resolve())
         console.print(f"onelane serving on http://{host}:{port} (OpenAPI at /openapi.json)")
         uvicorn.run(
             "onelane.api.factory:app_from_env",
