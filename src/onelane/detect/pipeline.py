@@ -30,15 +30,15 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from onelane.detect.behaviour import AGENT, HUMAN, MACHINE, BehaviourAnalytics, BehaviourConfig
-from onelane.detect.behaviour.features import kind_from_actor, subject_key
+from onelane.detect.behaviour.features import kind_from_actor
 from onelane.detect.facts import FactsLookup, IdentityFacts
 from onelane.detect.models import (
     MAX_EVIDENCE,
     Alert,
     Subject,
+    add_evidence,
     raise_severity,
     severity_rank,
     suppression_key,
@@ -46,12 +46,54 @@ from onelane.detect.models import (
 )
 from onelane.detect.rulepack import load_pack
 from onelane.detect.sensitivity import Sensitivity, default_sensitivity
-from onelane.detect.sigma import CorrelationMatch, Correlator, Engine, Match, RuleSet
-from onelane.detect.sigma.fields import make_getter, text_of
+from onelane.detect.sigma import CompiledRule, CorrelationMatch, Correlator, Engine, RuleSet
+from onelane.detect.sigma.fields import Getter, make_getter, text_of
 from onelane.errors import RuleError
 from onelane.events.models import Event
 
-_RuleInfo = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]
+_STRICT = (MACHINE, AGENT)
+
+
+class _Plan:
+    """What a hit of one compiled rule becomes, worked out once per rule."""
+
+    __slots__ = (
+        "by",
+        "feeds",
+        "level",
+        "nhi",
+        "output",
+        "raisable",
+        "raised",
+        "raised_rank",
+        "rank",
+        "rule_id",
+        "severity",
+        "techniques",
+        "title",
+    )
+
+    def __init__(self, rule: CompiledRule, feeds: bool) -> None:
+        self.rule_id = rule.id
+        self.title = rule.title
+        self.level = rule.level
+        self.output = rule.output
+        self.feeds = feeds
+        self.techniques, self.nhi = tag_ids([str(t) for t in rule.tags])
+        custom = getattr(rule.sigma, "custom_attributes", None) or {}
+        spec = custom.get("onelane") if isinstance(custom, dict) else None
+        parts = spec.get("suppress_by") if isinstance(spec, dict) else None
+        self.by: tuple[tuple[str, Getter | None], ...] | None = (
+            tuple((str(p), _part_getter(str(p))) for p in parts)
+            if isinstance(parts, list) and parts
+            else None
+        )
+        self.severity = rule.level or "medium"
+        self.rank = severity_rank(self.severity)
+        # Sigma alerts are raised one step for a machine or agent doing a sensitive action.
+        self.raisable = self.severity != "informational"
+        self.raised = raise_severity(self.severity)
+        self.raised_rank = severity_rank(self.raised)
 
 
 class Detector:
@@ -92,9 +134,9 @@ class Detector:
         self.max_subjects = max_subjects
         self.book: OrderedDict[str, Alert] = OrderedDict()
         self.events = 0
-        self._feeds = {id(rule) for rule in self.engine.rules if id(rule) in self.correlator._by_base}
+        feeds = self.correlator.feeding_rules()
+        self._plans: dict[int, _Plan] = {id(r): _Plan(r, id(r) in feeds) for r in self.engine.rules}
         self._subjects: OrderedDict[str, tuple[Subject, str]] = OrderedDict()
-        self._rule_info: dict[int, _RuleInfo] = {}
 
     # ------------------------------------------------------------------ feeding
     def process(self, event: Event) -> list[Alert]:
@@ -108,22 +150,56 @@ class Detector:
             logsource = event.logsource
             matches = self.engine.match(raw, logsource, include_silenced=True)
             if matches:
-                subject = _subject(event)
-                weight = self.sensitivity.weight(event.action)
+                plans = self._plans
+                book = self.book
+                feeds = False
+                weight = -1
+                strict = kind in _STRICT
+                tail = f"|{_identity(event)}|{event.credential_id or '-'}"
                 for m in matches:
-                    if m.rule.output:
-                        found.append(self._sigma_alert(event, subject, m, kind, weight))
-                if self._feeds and any(id(m.rule) in self._feeds for m in matches):
+                    plan = plans[id(m.rule)]
+                    if plan.feeds:
+                        feeds = True
+                    if not plan.output:
+                        continue
+                    raised = False
+                    if strict and plan.raisable:
+                        if weight < 0:
+                            weight = self.sensitivity.weight(event.action)
+                        raised = weight >= 2
+                    if plan.by is None:
+                        # the common case: a repeat hit on a held alert, updated in place
+                        key = plan.rule_id + tail
+                        held = book.get(key)
+                        if held is not None and (plan.raised_rank if raised else plan.rank) <= severity_rank(
+                            held.severity
+                        ):
+                            self._touch(key, held, event)
+                            found.append(held)
+                            continue
+                    found.append(self._sigma_hit(event, plan, kind, raised))
+                if feeds:
+                    subject = _subject(event)
                     self._remember(event.id, subject, kind)
                     for cm in self.correlator.observe(
                         raw, logsource, event.time.timestamp(), event.id, matches=matches
                     ):
-                        found.append(self._correlation_alert(cm, subject, kind))
+                        found.append(self._correlation_hit(cm, subject, kind))
         if self.behaviour is not None:
-            found.extend(self.behaviour.observe(event, kind, facts))
-        if not found:
-            return found
-        return list({id(a): a for a in map(self._merge, found)}.values())
+            more = self.behaviour.observe(event, kind, facts)
+            if more:
+                for alert in more:
+                    found.append(self._merge(alert))
+        if len(found) > 1:
+            unique: list[Alert] = []
+            for alert in found:
+                for other in unique:
+                    if other is alert:
+                        break
+                else:
+                    unique.append(alert)
+            return unique
+        return found
 
     def run(self, events: Iterable[Event]) -> list[Alert]:
         """Process every event, flush, and return all alerts held."""
@@ -139,7 +215,7 @@ class Detector:
             found = next((self._subjects[e] for e in reversed(cm.event_ids) if e in self._subjects), None)
             if found is None:
                 continue
-            out.append(self._merge(self._correlation_alert(cm, found[0], found[1])))
+            out.append(self._correlation_hit(cm, found[0], found[1]))
         return out
 
     def alerts(self) -> list[Alert]:
@@ -158,6 +234,11 @@ class Detector:
         held = self.book.get(key)
         if held is None or severity_rank(severity) > severity_rank(held.severity):
             return None
+        self._touch(key, held, event)
+        return held
+
+    def _touch(self, key: str, held: Alert, event: Event) -> None:
+        """One more hit on ``held``: count, time span and evidence, updated in place."""
         held.count += 1
         when = event.time
         if when > held.last_seen:
@@ -167,95 +248,101 @@ class Detector:
         evidence = held.evidence
         if len(evidence) < MAX_EVIDENCE and event.id not in evidence:
             evidence.append(event.id)
-        return held
+        self.book.move_to_end(key)
 
     def _merge(self, alert: Alert) -> Alert:
-        held = self.book.get(alert.suppression_key)
+        """Hold a new alert, or fold it into the held one with the same key."""
+        book = self.book
+        key = alert.suppression_key
+        held = book.get(key)
         if held is alert:
             return alert
         if held is None:
-            self.book[alert.suppression_key] = alert
-            if len(self.book) > self.max_alerts:
-                self.book.popitem(last=False)
+            book[key] = alert
+            if len(book) > self.max_alerts:
+                book.popitem(last=False)
             return alert
         held.absorb(alert)
-        self.book.move_to_end(alert.suppression_key)
+        book.move_to_end(key)
         return held
 
-    def _info(self, rule: Any, tags: tuple[str, ...] | list[str]) -> _RuleInfo:
-        info = self._rule_info.get(id(rule))
-        if info is None:
-            techniques, nhi = tag_ids([str(t) for t in tags])
-            custom = getattr(rule, "custom_attributes", None) or {}
-            spec = custom.get("onelane") if isinstance(custom, dict) else None
-            parts = spec.get("suppress_by") if isinstance(spec, dict) else None
-            by = tuple(str(p) for p in parts) if isinstance(parts, list) and parts else None
-            info = self._rule_info[id(rule)] = (techniques, nhi, by)
-        return info
-
-    def _sigma_alert(self, event: Event, subject: Subject, match: Match, kind: str, weight: int) -> Alert:
-        techniques, nhi, by = self._info(match.rule.sigma, match.tags)
-        severity = match.level or "medium"
-        raised = weight >= 2 and kind in (MACHINE, AGENT) and severity != "informational"
-        if raised:
-            severity = raise_severity(severity)
-        key = (
-            suppression_key(match.rule_id, "|".join(_parts(by, subject, event)), None)
-            if by
-            else suppression_key(match.rule_id, subject.identity, subject.credential_id)
-        )
-        held = self._absorb(key, event, severity)
-        if held is not None:
+    def _sigma_hit(self, event: Event, plan: _Plan, kind: str, raised: bool) -> Alert:
+        identity = _identity(event)
+        if plan.by is None:
+            key = f"{plan.rule_id}|{identity}|{event.credential_id or '-'}"
+        else:
+            key = suppression_key(plan.rule_id, "|".join(_parts(plan.by, identity, event)), None)
+        held = self.book.get(key)
+        if held is not None and (plan.raised_rank if raised else plan.rank) <= severity_rank(held.severity):
+            self._touch(key, held, event)
             return held
-        note = (
-            f"; severity raised from {match.level or 'medium'}: a {kind} doing a sensitive action"
-            if raised
-            else ""
-        )
-        return Alert(
-            rule_id=match.rule_id,
-            title=match.title,
-            severity=severity,
-            identity=subject.identity,
-            identity_id=subject.identity_id,
-            external_ids=subject.external_ids,
-            credential_id=subject.credential_id,
-            techniques=techniques,
-            owasp_nhi=nhi,
-            evidence=[event.id],
-            first_seen=event.time,
-            last_seen=event.time,
-            reason=f"Sigma rule {match.title!r} matched {event.action} by {subject.identity}{note}",
-            source="sigma",
-            suppression_key=key,
-            details={"level": match.level, "kind": kind, "action": event.action},
+        severity = plan.raised if raised else plan.severity
+        note = f"; severity raised from {plan.severity}: a {kind} doing a sensitive action" if raised else ""
+        return self._merge(
+            Alert(
+                rule_id=plan.rule_id,
+                title=plan.title,
+                severity=severity,
+                identity=identity,
+                identity_id=event.identity_id,
+                external_ids=event.actor.ids,
+                credential_id=event.credential_id,
+                techniques=plan.techniques,
+                owasp_nhi=plan.nhi,
+                evidence=[event.id],
+                first_seen=event.time,
+                last_seen=event.time,
+                reason=f"Sigma rule {plan.title!r} matched {event.action} by {identity}{note}",
+                source="sigma",
+                suppression_key=key,
+                details={"level": plan.level, "kind": kind, "action": event.action},
+            )
         )
 
-    def _correlation_alert(self, cm: CorrelationMatch, subject: Subject, kind: str) -> Alert:
-        techniques, nhi, _ = self._info(cm.rule, [str(t) for t in cm.rule.tags])
+    def _correlation_hit(self, cm: CorrelationMatch, subject: Subject, kind: str) -> Alert:
         group = ", ".join(f"{k}={v}" for k, v in cm.group)
+        key = suppression_key(cm.rule_id, subject.identity, None, group)
+        severity = cm.level or "medium"
         start = _utc(cm.window_start)
         end = _utc(cm.window_end)
-        return Alert(
-            rule_id=cm.rule_id,
-            title=cm.title,
-            severity=cm.level or "medium",
-            identity=subject.identity,
-            identity_id=subject.identity_id,
-            external_ids=subject.external_ids,
-            credential_id=subject.credential_id,
-            techniques=techniques,
-            owasp_nhi=nhi,
-            evidence=list(cm.event_ids),
-            first_seen=start,
-            last_seen=end,
-            reason=(
-                f"correlation {cm.type} {cm.title!r} held for {group}: metric {cm.metric} "
-                f"within {cm.window_end - cm.window_start:.0f}s ending {end.isoformat()}"
-            ),
-            source="correlation",
-            suppression_key=suppression_key(cm.rule_id, subject.identity, None, group),
-            details={"type": cm.type, "metric": cm.metric, "group": dict(cm.group), "kind": kind},
+        held = self.book.get(key)
+        if held is not None and severity_rank(severity) <= severity_rank(held.severity):
+            # the same fold as Alert.absorb, without building the alert first
+            held.count += 1
+            if start < held.first_seen:
+                held.first_seen = start
+            if end > held.last_seen:
+                held.last_seen = end
+            add_evidence(held.evidence, cm.event_ids)
+            if held.identity_id is None:
+                held.identity_id = subject.identity_id
+            if subject.external_ids and not set(subject.external_ids) <= set(held.external_ids):
+                held.external_ids = tuple(dict.fromkeys(held.external_ids + subject.external_ids))
+            self.book.move_to_end(key)
+            return held
+        techniques, nhi = tag_ids([str(t) for t in cm.rule.tags])
+        return self._merge(
+            Alert(
+                rule_id=cm.rule_id,
+                title=cm.title,
+                severity=severity,
+                identity=subject.identity,
+                identity_id=subject.identity_id,
+                external_ids=subject.external_ids,
+                credential_id=subject.credential_id,
+                techniques=techniques,
+                owasp_nhi=nhi,
+                evidence=list(cm.event_ids),
+                first_seen=start,
+                last_seen=end,
+                reason=(
+                    f"correlation {cm.type} {cm.title!r} held for {group}: metric {cm.metric} "
+                    f"within {cm.window_end - cm.window_start:.0f}s ending {end.isoformat()}"
+                ),
+                source="correlation",
+                suppression_key=key,
+                details={"type": cm.type, "metric": cm.metric, "group": dict(cm.group), "kind": kind},
+            )
         )
 
     def _remember(self, event_id: str, subject: Subject, kind: str) -> None:
@@ -281,21 +368,36 @@ def _kind(event: Event, facts: IdentityFacts | None) -> str:
     return kind_from_actor(event)
 
 
+def _identity(event: Event) -> str:
+    """The identity an alert names (``features.subject_key``, inlined for the hot path)."""
+    if event.identity_id:
+        return event.identity_id
+    ids = event.actor.ids
+    if ids:
+        return ids[0]
+    actor = event.actor
+    return f"{event.source}:{actor.type}:{actor.name or 'unknown'}"
+
+
 def _subject(event: Event) -> Subject:
-    return Subject(subject_key(event), event.identity_id, event.actor.ids, event.credential_id)
+    return Subject(_identity(event), event.identity_id, event.actor.ids, event.credential_id)
 
 
-def _parts(by: tuple[str, ...], subject: Subject, event: Event) -> list[str]:
+def _part_getter(part: str) -> Getter | None:
+    return None if part in ("identity", "credential", "account") else make_getter(part)
+
+
+def _parts(by: tuple[tuple[str, Getter | None], ...], identity: str, event: Event) -> list[str]:
     out: list[str] = []
-    for part in by:
-        if part == "identity":
-            out.append(subject.identity)
+    for part, getter in by:
+        if getter is not None:
+            out.append(text_of(getter(event.raw)) or "-")
+        elif part == "identity":
+            out.append(identity)
         elif part == "credential":
-            out.append(subject.credential_id or "-")
-        elif part == "account":
-            out.append(event.account or "-")
+            out.append(event.credential_id or "-")
         else:
-            out.append(text_of(make_getter(part)(event.raw)) or "-")
+            out.append(event.account or "-")
     return out
 
 

@@ -22,9 +22,8 @@ is one alert (repeat hits merge into it through the suppression key).
 
 from __future__ import annotations
 
-import math
+from bisect import bisect_left
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from onelane.detect.behaviour.catalog import ANALYTICS
 from onelane.detect.behaviour.config import BehaviourConfig
@@ -35,6 +34,8 @@ from onelane.detect.behaviour.features import (
     SERVICE,
     AgentInfo,
     agent_of,
+    category_name,
+    distance_km,
     issued_key,
     network_of,
     principal_of,
@@ -55,6 +56,7 @@ _SEVERITY_BY_WEIGHT = ("low", "low", "medium", "high")
 Absorb = Callable[[str, Event, str], Alert | None]
 """``(suppression key, event, severity)`` -> the open alert that took the hit, or None."""
 _CONSOLE_ACTIONS = frozenset({"signin:ConsoleLogin", "okta:user.session.start"})
+_MAX_ACTIONS = 1_000_000
 
 
 class BehaviourAnalytics:
@@ -71,14 +73,17 @@ class BehaviourAnalytics:
         self.issued: LRU[str, str] = LRU(cfg.max_credentials)
         # network -> (principal, time) of the last non-workload identity seen on it
         self.recent_networks: LRU[int, tuple[str, float]] = LRU(cfg.max_recent_networks)
-        self._action_keys: dict[str, int] = {}
+        self._actions: dict[str, tuple[int, int]] = {}
+        # no burst below this many calls in a minute, whatever the kind and baseline
+        self._burst_min = min(cfg.burst_floor, cfg.burst_floor_human, cfg.burst_cap - 1)
         self.absorb: Absorb | None = None
 
     # ------------------------------------------------------------------ entry
     def observe(self, event: Event, kind: str, facts: IdentityFacts | None = None) -> list[Alert]:
         """Alerts raised by ``event`` of an identity of ``kind`` (see features.KINDS)."""
+        action = event.action
         if kind == SERVICE:
-            if event.action == "sts:AssumeRole":
+            if action == "sts:AssumeRole":
                 key = issued_key(event)
                 if key:
                     self.issued.put(key, event.invoked_by or event.actor.name or "aws-service")
@@ -86,7 +91,8 @@ class BehaviourAnalytics:
         cfg = self.config
         ts = event.time.timestamp()
         principal = principal_of(event)
-        profile = self.profiles.get(principal)
+        profiles = self.profiles.data
+        profile = profiles.get(principal)
         out: list[Alert] = []
         if profile is None:
             profile = Profile(ts)
@@ -95,30 +101,50 @@ class BehaviourAnalytics:
                 gap = ts - facts.last_seen.timestamp()
                 if gap >= cfg.dormant_days * _DAY:
                     out.append(self._dormant(event, principal, kind, gap, "the inventory"))
-        elif ts - profile.last_ts >= cfg.dormant_days * _DAY:
-            out.append(self._dormant(event, principal, kind, ts - profile.last_ts, "its activity"))
+        else:
+            profiles.move_to_end(principal)
+            if ts - profile.last_ts >= cfg.dormant_days * _DAY:
+                out.append(self._dormant(event, principal, kind, ts - profile.last_ts, "its activity"))
 
-        action = event.action
-        akey = self._action_keys.get(action)
-        if akey is None:
-            akey = hash(action) & _MASK
-            if len(self._action_keys) < 1_000_000:
-                self._action_keys[action] = akey
-        category = self.sensitivity.classify(action)
-        weight = category.weight if category is not None else 0
+        found = self._actions.get(action)
+        if found is None:
+            found = self._action(action)
+        akey, weight = found
         place = network_of(event.src_ip)
         agent = agent_of(event.user_agent)
         workload = workload_session(event)
         credential = event.credential_id
         if credential and workload is None:
-            service = self.issued.peek(credential)
-            if service is not None:
-                workload = service
+            workload = self.issued.data.get(credential)
         interactive = agent.interactive or action in _CONSOLE_ACTIONS or bool(event.session.get("console"))
 
-        self._burst(event, principal, profile, kind, ts, out)
+        # where the action, the network and the transition sit in the profile's sorted sets:
+        # looked up once, used for novelty and for learning
+        actions = profile.actions
+        a_at = bisect_left(actions, akey)
+        new_action = a_at == len(actions) or actions[a_at] != akey
+        networks = profile.networks
+        n_at = -1
+        new_network = False
+        if place is not None:
+            n_at = bisect_left(networks, place[0])
+            new_network = n_at == len(networks) or networks[n_at] != place[0]
+        prev = profile.prev_action
+        tkey = ((prev * _GOLDEN) ^ akey) & _MASK if prev else 0
+
+        # bursts: count the minute; judge only past the lowest limit a burst can have
+        minute = int(ts // 60)
+        if minute != profile.minute:
+            profile.close_minute()
+            profile.minute = minute
+            profile.minute_count = 0
+        profile.minute_count += 1
+        if profile.minute_count > self._burst_min and profile.burst_minute != minute:
+            self._burst(event, principal, profile, kind, minute, out)
         if profile.warm:
-            self._drift(event, principal, profile, kind, akey, weight, place, agent, ts, out)
+            self._drift(
+                event, principal, profile, kind, akey, weight, place, ts, new_action, new_network, tkey, out
+            )
         if interactive and not profile.interactive:
             self._person_on_machine(event, principal, profile, kind, workload, agent, out)
         if credential and (place is not None or event.invoked_by):
@@ -126,37 +152,26 @@ class BehaviourAnalytics:
         if workload is not None and place is not None and not agent.interactive:
             self._shared_network(event, principal, workload, place[0], ts, out)
         elif workload is None and place is not None:
-            self.recent_networks.put(place[0], (principal, ts))
+            recent = self.recent_networks
+            recent.data[place[0]] = (principal, ts)
+            recent.data.move_to_end(place[0])
+            if len(recent.data) > recent.cap:
+                recent.data.popitem(last=False)
+                recent.evicted += 1
         if facts is not None and weight >= 2 and facts.discovered and not facts.owner_id:
+            category = self.sensitivity.classify(action)
             out.append(self._ownerless(event, principal, kind, weight, category_name(category)))
         if cfg.geo is not None and place is not None and not place[1] and event.src_ip:
             self._travel(event, principal, profile, ts, out)
 
-        self._learn(profile, akey, place, agent, interactive, ts)
-        if not profile.warm and (
-            profile.events >= cfg.warmup_events or ts - profile.first_ts >= cfg.warmup_days * _DAY
-        ):
-            profile.warm = True
-        return out
-
-    # ------------------------------------------------------------ learning
-    def _learn(
-        self,
-        profile: Profile,
-        akey: int,
-        place: tuple[int, bool] | None,
-        agent: AgentInfo,
-        interactive: bool,
-        ts: float,
-    ) -> None:
-        cfg = self.config
-        add(profile.actions, akey, cfg.max_actions)
-        prev = profile.prev_action
+        # learning
+        if new_action and len(actions) < cfg.max_actions:
+            actions.insert(a_at, akey)
         if prev:
-            add(profile.transitions, ((prev * _GOLDEN) ^ akey) & _MASK, cfg.max_transitions)
+            add(profile.transitions, tkey, cfg.max_transitions)
         profile.prev_action = akey
-        if place is not None:
-            add(profile.networks, place[0], cfg.max_networks)
+        if new_network and place is not None and len(networks) < cfg.max_networks:
+            networks.insert(n_at, place[0])
         if agent.family_key:
             add(profile.agents, agent.family_key, cfg.max_agents)
         profile.hours |= 1 << int(ts // 3600 % 24)
@@ -165,6 +180,19 @@ class BehaviourAnalytics:
         profile.events += 1
         if ts > profile.last_ts:
             profile.last_ts = ts
+        if not profile.warm and (
+            profile.events >= cfg.warmup_events or ts - profile.first_ts >= cfg.warmup_days * _DAY
+        ):
+            profile.warm = True
+        return out
+
+    def _action(self, action: str) -> tuple[int, int]:
+        """``(64-bit key, sensitivity weight)`` of an action, remembered."""
+        found = (hash(action) & _MASK, self.sensitivity.weight(action))
+        if len(self._actions) >= _MAX_ACTIONS:
+            self._actions.clear()
+        self._actions[action] = found
+        return found
 
     # ------------------------------------------------------------- drift
     def _drift(
@@ -176,130 +204,119 @@ class BehaviourAnalytics:
         akey: int,
         weight: int,
         place: tuple[int, bool] | None,
-        agent: AgentInfo,
         ts: float,
+        new_action: bool,
+        new_network: bool,
+        tkey: int,
         out: list[Alert],
     ) -> None:
+        """Novelty against a warm baseline; ``new_action``/``new_network`` were looked up
+        in the profile, ``tkey`` is the transition from the previous action (0: none)."""
         cfg = self.config
-        action = event.action
         strict = kind in (MACHINE, AGENT)
-        new_action = len(profile.actions) < cfg.max_actions and not contains(profile.actions, akey)
-        new_network = (
-            place is not None
-            and len(profile.networks) < cfg.max_networks
-            and not contains(profile.networks, place[0])
-        )
-
-        def hour_note() -> str:
-            return "" if profile.hours >> int(ts // 3600 % 24) & 1 else "; at an hour never seen before"
-
-        def baseline() -> str:
-            return (
-                f"baseline of {len(profile.actions)} actions, {len(profile.networks)} networks over "
-                f"{profile.events} events since {_iso(profile.first_ts)}"
-            )
-
-        if strict and new_action:
-            rule = "behaviour.agent-drift" if kind == AGENT else "behaviour.machine-new-action"
-            out.append(
-                self._alert(
-                    event,
-                    rule,
-                    _SEVERITY_BY_WEIGHT[weight],
-                    lambda: (
-                        f"{kind} {principal} called {action}, not in its {baseline()}; "
-                        f"sensitivity weight {weight}{hour_note()}"
-                    ),
-                    principal,
-                    {
-                        "action": action,
-                        "weight": weight,
-                        "baseline_actions": len(profile.actions),
-                        "baseline_events": profile.events,
-                    },
-                )
-            )
-        if strict and new_network and place is not None:
-            severity = "high" if weight >= 2 else "medium"
-            out.append(
-                self._alert(
-                    event,
-                    "behaviour.machine-new-network",
-                    severity,
-                    lambda: (
-                        f"{kind} {principal} called {action} from {event.src_ip}, a network "
-                        f"(/24 or /64) outside its {baseline()}{hour_note()}"
-                    ),
-                    principal,
-                    {"src_ip": event.src_ip, "baseline_networks": len(profile.networks), "weight": weight},
-                )
-            )
-        if not strict and new_network and place is not None:
-            profile.new_network_until = ts + cfg.new_network_window
-        if (
-            not strict
-            and weight >= cfg.person_sensitive_weight
-            and place is not None
-            and ts <= profile.new_network_until
-        ):
-            out.append(
-                self._alert(
-                    event,
-                    "behaviour.person-new-network-sensitive",
-                    "high" if weight >= 3 else "medium",
-                    lambda: (
-                        f"{principal} called {action} (sensitivity weight {weight}) within "
-                        f"{cfg.new_network_window:.0f}s of first acting from a new network "
-                        f"({event.src_ip}); {baseline()}"
-                    ),
-                    principal,
-                    {"src_ip": event.src_ip, "weight": weight},
-                )
-            )
+        new_action = new_action and len(profile.actions) < cfg.max_actions
+        new_network = new_network and len(profile.networks) < cfg.max_networks
         prev = profile.prev_action
         prev_novel, profile.prev_novel = profile.prev_novel, new_action
+        if strict:
+            if new_action:
+                out.append(self._new_action(event, principal, profile, kind, weight, ts))
+            if new_network and place is not None:
+                out.append(self._new_network(event, principal, profile, kind, weight, ts))
+        else:
+            if new_network and place is not None:
+                profile.new_network_until = ts + cfg.new_network_window
+            if (
+                weight >= cfg.person_sensitive_weight
+                and place is not None
+                and ts <= profile.new_network_until
+            ):
+                out.append(self._person_new_network(event, principal, profile, weight))
         if prev and not new_action and not prev_novel and prev != akey:
-            tkey = ((prev * _GOLDEN) ^ akey) & _MASK
             needed = cfg.sequence_weight_machine if strict else cfg.sequence_weight_human
             if (
                 weight >= needed
                 and len(profile.transitions) < cfg.max_transitions
                 and not contains(profile.transitions, tkey)
             ):
-                severity = "high" if strict and weight >= 3 else "medium"
-                out.append(
-                    self._alert(
-                        event,
-                        "behaviour.unusual-sequence",
-                        severity,
-                        lambda: (
-                            f"{principal} went on to {action} (sensitivity weight {weight}) by a "
-                            f"transition never seen among its {len(profile.transitions)} known "
-                            f"transitions"
-                        ),
-                        principal,
-                        {
-                            "action": action,
-                            "weight": weight,
-                            "baseline_transitions": len(profile.transitions),
-                        },
-                    )
-                )
+                out.append(self._sequence(event, principal, profile, strict, weight))
+
+    def _new_action(
+        self, event: Event, principal: str, profile: Profile, kind: str, weight: int, ts: float
+    ) -> Alert:
+        rule = "behaviour.agent-drift" if kind == AGENT else "behaviour.machine-new-action"
+        return self._alert(
+            event,
+            rule,
+            _SEVERITY_BY_WEIGHT[weight],
+            lambda: (
+                f"{kind} {principal} called {event.action}, not in its {profile.baseline()}; "
+                f"sensitivity weight {weight}{profile.hour_note(ts)}"
+            ),
+            principal,
+            {
+                "action": event.action,
+                "weight": weight,
+                "baseline_actions": len(profile.actions),
+                "baseline_events": profile.events,
+            },
+        )
+
+    def _new_network(
+        self, event: Event, principal: str, profile: Profile, kind: str, weight: int, ts: float
+    ) -> Alert:
+        return self._alert(
+            event,
+            "behaviour.machine-new-network",
+            "high" if weight >= 2 else "medium",
+            lambda: (
+                f"{kind} {principal} called {event.action} from {event.src_ip}, a network "
+                f"(/24 or /64) outside its {profile.baseline()}{profile.hour_note(ts)}"
+            ),
+            principal,
+            {"src_ip": event.src_ip, "baseline_networks": len(profile.networks), "weight": weight},
+        )
+
+    def _person_new_network(self, event: Event, principal: str, profile: Profile, weight: int) -> Alert:
+        window = self.config.new_network_window
+        return self._alert(
+            event,
+            "behaviour.person-new-network-sensitive",
+            "high" if weight >= 3 else "medium",
+            lambda: (
+                f"{principal} called {event.action} (sensitivity weight {weight}) within "
+                f"{window:.0f}s of first acting from a new network "
+                f"({event.src_ip}); {profile.baseline()}"
+            ),
+            principal,
+            {"src_ip": event.src_ip, "weight": weight},
+        )
+
+    def _sequence(self, event: Event, principal: str, profile: Profile, strict: bool, weight: int) -> Alert:
+        return self._alert(
+            event,
+            "behaviour.unusual-sequence",
+            "high" if strict and weight >= 3 else "medium",
+            lambda: (
+                f"{principal} went on to {event.action} (sensitivity weight {weight}) by a "
+                f"transition never seen among its {len(profile.transitions)} known "
+                f"transitions"
+            ),
+            principal,
+            {
+                "action": event.action,
+                "weight": weight,
+                "baseline_transitions": len(profile.transitions),
+            },
+        )
 
     # ------------------------------------------------------------- bursts
     def _burst(
-        self, event: Event, principal: str, profile: Profile, kind: str, ts: float, out: list[Alert]
+        self, event: Event, principal: str, profile: Profile, kind: str, minute: int, out: list[Alert]
     ) -> None:
+        """Judge the minute's count (observe counted it, and called past the lowest limit)."""
         cfg = self.config
-        minute = int(ts // 60)
-        if minute != profile.minute:
-            profile.close_minute()
-            profile.minute = minute
-            profile.minute_count = 0
-        profile.minute_count += 1
         count = profile.minute_count
-        if profile.burst_minute == minute:
-            return
         if count >= cfg.burst_cap:
             limit = float(cfg.burst_cap)
             why = f"the absolute cap of {cfg.burst_cap}/min"
@@ -351,12 +368,18 @@ class BehaviourAnalytics:
             here, internal = float(_SERVICE_PLACE), True
         else:
             return
-        people = kind not in (MACHINE, AGENT) and workload is None
-        window = cfg.replay_window_human if people else cfg.replay_window
-        state = self.credentials.get(credential)
+        held = self.credentials.data
+        state = held.get(credential)
         if state is None:
             self.credentials.put(credential, (here, ts))
             return
+        held.move_to_end(credential)
+        if len(state) == 2 and state[0] == here:  # one place so far, and this is it
+            if ts > state[1]:
+                held[credential] = (here, ts)
+            return
+        people = kind not in (MACHINE, AGENT) and workload is None
+        window = cfg.replay_window_human if people else cfg.replay_window
         clash = None
         places = list(state)
         for i in range(0, len(places), 2):
@@ -508,7 +531,7 @@ class BehaviourAnalytics:
         profile.place = (where[0], where[1], ts)
         if last is None:
             return
-        km = _distance_km(last[0], last[1], where[0], where[1])
+        km = distance_km(last[0], last[1], where[0], where[1])
         hours = max(ts - last[2], 1.0) / 3600
         speed = km / hours
         if km >= cfg.min_travel_km and speed > cfg.max_speed_kmh:
@@ -574,18 +597,3 @@ class BehaviourAnalytics:
 
     def identities(self) -> int:
         return len(self.profiles)
-
-
-def category_name(category: object) -> str:
-    return str(getattr(category, "name", "sensitive"))
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-
-def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))

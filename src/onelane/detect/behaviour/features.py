@@ -23,8 +23,11 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Final
 
 from onelane.events.models import Event
@@ -76,6 +79,8 @@ class AgentInfo:
 _net_memo: dict[str, tuple[int, bool] | None] = {}
 _ua_memo: dict[str, AgentInfo] = {}
 _NO_AGENT = AgentInfo("none", 0, False)
+_workload_memo: dict[tuple[object, object, str | None], str | None] = {}
+_UNSEEN: Final[str] = "\0unseen"
 
 
 def network_of(address: str | None) -> tuple[int, bool] | None:
@@ -186,7 +191,7 @@ def kind_from_actor(event: Event) -> str:
         if (
             "/AWSReservedSSO_" in issuer
             or "AWSReservedSSO" in (actor.ids[0] if actor.ids else "")
-            or _EMAIL.match(name)
+            or _email_like(name)
             or event.session.get("federated_provider")
             or event.session.get("source_identity")
         ):
@@ -201,15 +206,31 @@ def kind_from_actor(event: Event) -> str:
     return UNKNOWN
 
 
+@lru_cache(maxsize=65536)
+def _email_like(name: str) -> bool:
+    return _EMAIL.match(name) is not None
+
+
 def workload_session(event: Event) -> str | None:
     """The compute service an AWS role session belongs to (``ec2``, ``lambda``, ``ecs``)."""
     if event.actor.type != "AssumedRole":
         return None
-    name = str(event.session.get("name") or "")
-    if _INSTANCE_SESSION.match(name):
+    session = event.session
+    key = (session.get("name"), session.get("issuer"), event.user_agent)
+    found = _workload_memo.get(key, _UNSEEN)
+    if found is _UNSEEN:
+        found = _workload(*key)
+        if len(_workload_memo) >= _MEMO_MAX:
+            _workload_memo.clear()
+        _workload_memo[key] = found
+    return found
+
+
+def _workload(name: object, issuer: object, user_agent: str | None) -> str | None:
+    if _INSTANCE_SESSION.match(str(name or "")):
         return "ec2"
-    issuer = str(event.session.get("issuer") or "")
-    agent = (event.user_agent or "").lower()
+    issuer = str(issuer or "")
+    agent = (user_agent or "").lower()
     if "awslambda" in agent or (":role/service-role/" in issuer and "lambda" in issuer.lower()):
         return "lambda"
     if "ecs-task" in issuer.lower() or "ecstask" in issuer.lower():
@@ -227,3 +248,20 @@ def issued_key(event: Event) -> str | None:
         return None
     key = creds.get("accessKeyId")
     return str(key) if key else None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def category_name(category: object) -> str:
+    """The name of a sensitivity category (``sensitive`` when it has none)."""
+    return str(getattr(category, "name", "sensitive"))
+
+
+def iso_seconds(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")

@@ -21,6 +21,8 @@ from bisect import bisect_left
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
+from onelane.detect.behaviour.features import iso_seconds
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -88,6 +90,17 @@ class Profile:
         self.burst_minute = -1
         self.new_network_until = 0.0
         self.place: tuple[float, float, float] | None = None
+
+    def baseline(self) -> str:
+        """The baseline in words, for alert reasons."""
+        return (
+            f"baseline of {len(self.actions)} actions, {len(self.networks)} networks over "
+            f"{self.events} events since {iso_seconds(self.first_ts)}"
+        )
+
+    def hour_note(self, ts: float) -> str:
+        """A note for a reason when ``ts`` falls in an hour of the day never seen before."""
+        return "" if self.hours >> int(ts // 3600 % 24) & 1 else "; at an hour never seen before"
 
     def close_minute(self) -> None:
         """Fold the finished minute's count into the rate baseline."""

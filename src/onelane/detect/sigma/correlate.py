@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Callable
@@ -58,12 +59,12 @@ from onelane.errors import RuleError
 
 SUPPORTED = ("event_count", "value_count", "temporal", "temporal_ordered")
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-    "eq": lambda a, b: a == b,
-    "neq": lambda a, b: a != b,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "eq": operator.eq,
+    "neq": operator.ne,
 }
 
 GroupKey = tuple[Any, ...]
@@ -79,6 +80,10 @@ def group_value(value: Any) -> Any:
         return value
     text = text_of(value)
     return text.lower() if text is not None else None
+
+
+def _ts(entry: _Entry) -> float:
+    return entry.ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,7 @@ class _Group:
     entries: list[_Entry] = field(default_factory=list)
     seen: set[tuple[str, int]] = field(default_factory=set)
     pending: float | None = None  # anchor not yet measured (non-monotone conditions)
+    counts: list[int] | None = None  # temporal kinds: entries held per referenced rule
 
 
 @dataclass
@@ -163,6 +169,10 @@ class _Node:
         # With only gt/gte, more events at the anchor's time cannot undo a match, so it is
         # emitted at once; otherwise the anchor waits for a later event of its group (or flush).
         self.monotone = all(op in ("gt", "gte") for op, _ in self.conditions)
+        # temporal kinds count the referenced rules present; each group keeps per-rule counts
+        # so a window holding the whole group is measured without a pass over its entries
+        self.by_slot = self.kind in ("temporal", "temporal_ordered")
+        self.checks = tuple((_OPS[op], n) for op, n in self.conditions)
 
     def error(self, message: str) -> RuleError:
         return RuleError(
@@ -182,7 +192,11 @@ class _Node:
         return fieldname
 
     def passes(self, metric: float) -> bool:
-        return all(_OPS[op](metric, n) for op, n in self.conditions)
+        checks = self.checks
+        if len(checks) == 1:
+            check, n = checks[0]
+            return check(metric, n)
+        return all(check(metric, n) for check, n in checks)
 
     # -------------------------------------------------------------- feeding
     def feed(
@@ -197,26 +211,36 @@ class _Node:
     ) -> list[CorrelationMatch]:
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = _Group()
+            group = self.groups[key] = _Group(counts=[0] * self.nslots if self.by_slot else None)
             if len(self.groups) > self.max_groups:
                 self.groups.popitem(last=False)
         else:
             self.groups.move_to_end(key)
-        if (eid, slot) in group.seen:
+        mark = (eid, slot)
+        if mark in group.seen:
             return []
         out: list[CorrelationMatch] = []
         if group.pending is not None and ts > group.pending:
             out = self.evaluate(key, group, group.pending)
             group.pending = None
         entries = group.entries
-        insort(entries, _Entry(ts, next(self.seq), eid, slot, value, base_ids, child_ids))
-        group.seen.add((eid, slot))
+        entry = _Entry(ts, next(self.seq), eid, slot, value, base_ids, child_ids)
+        if not entries or entries[-1].ts <= ts:
+            entries.append(entry)  # in time order, the usual case (seq only grows)
+        else:
+            insort(entries, entry)
+        group.seen.add(mark)
+        counts = group.counts
+        if counts is not None:
+            counts[slot] += 1
         horizon = entries[-1].ts - self.span
-        drop = bisect_left(entries, horizon, key=lambda e: e.ts)
+        drop = bisect_left(entries, horizon, key=_ts) if entries[0].ts < horizon else 0
         drop = max(drop, len(entries) - self.max_events)
         if drop > 0:
             for old in entries[:drop]:
                 group.seen.discard((old.eid, old.slot))
+                if counts is not None:
+                    counts[old.slot] -= 1
             del entries[:drop]
         if self.monotone or (group.pending is not None and ts < group.pending):
             return out + self.evaluate(key, group, ts)
@@ -225,9 +249,10 @@ class _Node:
 
     def evaluate(self, key: GroupKey, group: _Group, end: float) -> list[CorrelationMatch]:
         entries = group.entries
-        lo = bisect_left(entries, end - self.span, key=lambda e: e.ts)
-        hi = bisect_right(entries, end, key=lambda e: e.ts)
-        found = self.measure(entries[lo:hi])
+        lo = bisect_left(entries, end - self.span, key=_ts) if entries[0].ts < end - self.span else 0
+        hi = bisect_right(entries, end, key=_ts) if entries[-1].ts > end else len(entries)
+        whole = lo == 0 and hi == len(entries)
+        found = self.measure(entries if whole else entries[lo:hi], group.counts if whole else None)
         if found is None:
             return []
         metric, evidence = found
@@ -241,10 +266,16 @@ class _Node:
                 out.extend(self.evaluate(key, group, end))
         return out
 
-    def measure(self, window: list[_Entry]) -> tuple[int, list[_Entry]] | None:
+    def measure(
+        self, window: list[_Entry], counts: list[int] | None = None
+    ) -> tuple[int, list[_Entry]] | None:
+        """The metric of ``window`` and its evidence, when the condition holds; ``counts``
+        (entries per referenced rule) may be given when the window is the whole group."""
         if not window:
             return None
-        if self.kind == "event_count":
+        if counts is not None:
+            metric = len(counts) - counts.count(0)
+        elif self.kind == "event_count":
             metric = len({e.eid for e in window})
         elif self.kind == "value_count":
             metric = len({e.value for e in window if e.value is not None})
@@ -261,15 +292,21 @@ class _Node:
         """Events chosen for each stage, or None when the order cannot be met."""
         op, count = self.conditions[0]
         partial = len(self.conditions) == 1 and op in ("gt", "gte")
-        present = {e.slot for e in window}
+        by_slot: dict[int, list[_Entry]] = {}  # each in window (time) order
+        for e in window:
+            found = by_slot.get(e.slot)
+            if found is None:
+                by_slot[e.slot] = [e]
+            else:
+                found.append(e)
         chosen: dict[int, list[_Entry]] = {}
         if partial:
             need = max(0, math.floor(count) + 1 if op == "gt" else math.ceil(count))
             ok = False
             for subset in itertools.combinations(range(self.nslots), need):
-                if not all(s in present for s in subset):
+                if not all(s in by_slot for s in subset):
                     continue
-                picks = self._chain(window, subset, optional=False)
+                picks = self._chain(by_slot, subset, optional=False)
                 if picks is not None:
                     ok = True
                     for s, entries in picks.items():
@@ -279,30 +316,31 @@ class _Node:
             if need == 0:
                 return window
         else:
-            picks = self._chain(window, tuple(range(self.nslots)), optional=True)
+            picks = self._chain(by_slot, tuple(range(self.nslots)), optional=True)
             if picks is None:
                 return None
             chosen = picks
-        out = {id(e): e for entries in chosen.values() for e in entries}
-        return sorted(out.values())
+        keep = {id(e) for entries in chosen.values() for e in entries}
+        return [e for e in window if id(e) in keep]  # the window is in time order
 
     @staticmethod
     def _chain(
-        window: list[_Entry], slots: tuple[int, ...], optional: bool
+        by_slot: dict[int, list[_Entry]], slots: tuple[int, ...], optional: bool
     ) -> dict[int, list[_Entry]] | None:
+        """For each stage in order, its earliest events later than the previous stage's."""
         previous: float | None = None
         picks: dict[int, list[_Entry]] = {}
         for slot in slots:
-            times = [e.ts for e in window if e.slot == slot]
-            if not times:
+            entries = by_slot.get(slot)
+            if not entries:
                 if optional:
                     continue
                 return None
-            later = [t for t in times if previous is None or t > previous]
-            if not later:
+            first = 0 if previous is None else bisect_right(entries, previous, key=_ts)
+            if first == len(entries):
                 return None
-            q = min(later)
-            picks[slot] = [e for e in window if e.slot == slot and e.ts == q]
+            q = entries[first].ts
+            picks[slot] = entries[first : bisect_right(entries, q, lo=first, key=_ts)]
             previous = q
         return picks
 
@@ -418,6 +456,10 @@ class Correlator:
                 self._by_base.setdefault(id(linked), []).append((node, i))
         return node
 
+    def feeding_rules(self) -> frozenset[int]:
+        """``id()`` of the compiled detection rules whose hits some correlation counts."""
+        return frozenset(self._by_base)
+
     def flush(self) -> list[CorrelationMatch]:
         """Measure the windows still waiting for a later event (end of stream)."""
         out: list[CorrelationMatch] = []
@@ -438,12 +480,23 @@ class Correlator:
         if matches is None:
             matches = self.engine.match(record, logsource, include_silenced=True)
         out: list[CorrelationMatch] = []
+        by_base = self._by_base
         for m in matches:
-            for node, slot_index in self._by_base.get(id(m.rule), ()):
+            feeds = by_base.get(id(m.rule))
+            if feeds is None:
+                continue
+            for node, slot_index in feeds:
                 spec = node.slots[slot_index]
-                key = tuple(group_value(g(record)) for g in spec.group_getters)
-                if any(v is None for v in key):
-                    continue
+                getters = spec.group_getters
+                if len(getters) == 1:
+                    first = group_value(getters[0](record))
+                    if first is None:
+                        continue
+                    key: GroupKey = (first,)
+                else:
+                    key = tuple([group_value(g(record)) for g in getters])
+                    if None in key:
+                        continue
                 value = group_value(spec.value_getter(record)) if spec.value_getter else None
                 out.extend(node.feed(slot_index, ts, event_id, key, value, (event_id,)))
         return out

@@ -3,10 +3,12 @@
 For each rule the condition tree tells, for a field, the set of values the field must equal
 for the rule to match (``bound``): a plain string or number leaf bounds its field; AND takes
 the intersection of its bounded operands, OR the union when every operand is bounded, and NOT
-bounds nothing. Among the fields that bound a rule, the one bounding the most rules of the
-same log source is chosen (usually ``eventName``, ``eventType``, ``action``, ``verb`` or
-``operationName``), so an event needs few lookups. Rules with no bounded field are evaluated
-for every event of their log source.
+bounds nothing. Among the fields that bound a rule, the one with the most distinct values
+named across the rules of the same log source is chosen (usually ``eventName``, ``action``,
+``verb`` or ``operationName`` rather than ``eventSource``): the more values a field spreads
+rules over, the fewer rules one event's value selects. Ties go to the field bounding the
+most rules, so an event needs few lookups. Rules with no bounded field are evaluated for
+every event of their log source.
 """
 
 from __future__ import annotations
@@ -116,13 +118,17 @@ def build_index(items: Sequence[tuple[T, Node]]) -> LiteralIndex[T]:
     """Index ``(rule, tree)`` pairs of one log source."""
     per_rule = [bounds_of(tree) for _, tree in items]
     popularity: Counter[str] = Counter(f for b in per_rule for f in b)
+    universe: dict[str, set[str]] = {}
+    for b in per_rule:
+        for f, values in b.items():
+            universe.setdefault(f, set()).update(values)
     indexes: dict[str, FieldIndex[T]] = {}
     always: list[T] = []
     for (rule, _), b in zip(items, per_rule, strict=True):
         if not b:
             always.append(rule)
             continue
-        chosen = max(b, key=lambda f: (popularity[f], -len(b[f]), f))
+        chosen = max(b, key=lambda f: (len(universe[f]), popularity[f], -len(b[f]), f))
         fi = indexes.get(chosen)
         if fi is None:
             fi = indexes[chosen] = FieldIndex(chosen, make_getter(chosen))

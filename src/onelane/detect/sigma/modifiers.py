@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib import import_module
 from typing import Any
 
 from sigma.types import (
@@ -62,6 +63,9 @@ from sigma.types import (
 )
 
 from onelane.detect.sigma.fields import MISSING, iter_leaves, iter_strings, make_getter, text_of
+
+_RE_PARSER: Any = import_module("re._parser")  # the parser behind re.compile (no stubs)
+_LITERAL: Any = import_module("re._constants").LITERAL
 
 TextPredicate = Callable[[str], bool]
 Const = Callable[[object], str]
@@ -113,7 +117,7 @@ class TextMatcher:
         suffixes = tuple(self.suffixes)
         contains = tuple(self.contains)
         patterns = tuple(p.fullmatch for p in self.patterns)
-        searches = tuple(p.search for p in self.searches)
+        searches = tuple(_search(p) for p in self.searches)
         if self.anything:
             return lambda s: True
 
@@ -143,6 +147,14 @@ class TextMatcher:
         kinds = [bool(self.equals), bool(self.prefixes), bool(self.suffixes), bool(self.contains)]
         simple = sum(kinds) == 1 and not (self.patterns or self.searches or self.anything)
         pred = const(self.predicate())
+        if not self.folded and len(self.searches) == 1 and not (any(kinds) or self.patterns or self.anything):
+            # one regex on a string: test it inline, behind its required literal when it has one
+            pattern = self.searches[0]
+            literal = required_literal(pattern)
+            test = f"{const(pattern.search)}(_v) is not None"
+            if literal:
+                test = f"{literal!r} in _v and {test}"
+            return f"(({test}) if (_v := {x}).__class__ is str else {slow}(_v, {pred}))"
         if not simple:
             return f"{slow}({x}, {pred})"
         if self.equals:
@@ -160,6 +172,39 @@ class TextMatcher:
         else:
             return f"{slow}({x}, {pred})"
         return f"({fast} if (_v := {x}).__class__ is str else {slow}(_v, {pred}))"
+
+
+def required_literal(pattern: re.Pattern[str]) -> str | None:
+    """The longest run of plain characters every match of ``pattern`` contains (at least
+    3), or None. Only the top-level sequence is read: a top-level alternation, a flag that
+    changes how characters compare, or a pattern the parser refuses gives None."""
+    if pattern.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    try:
+        parsed = _RE_PARSER.parse(pattern.pattern, pattern.flags)
+    except Exception:  # an unusual pattern simply gets no prefilter
+        return None
+    best = ""
+    run: list[str] = []
+    for op, arg in parsed:
+        if op is _LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    if len(run) > len(best):
+        best = "".join(run)
+    return best if len(best) >= 3 else None
+
+
+def _search(pattern: re.Pattern[str]) -> Callable[[str], object]:
+    """``pattern.search``, tried only on texts holding its required literal."""
+    literal = required_literal(pattern)
+    if literal is None:
+        return pattern.search
+    search = pattern.search
+    return lambda s: search(s) if literal in s else None
 
 
 def match_folded(value: Any, predicate: TextPredicate) -> bool:
