@@ -64,8 +64,6 @@ e-mail, else ``service``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import dataclasses
 import io
@@ -76,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from onelane.inventory.importers import register
+from onelane.inventory.importers.aws_files import classify, doc_list
 from onelane.inventory.importers.aws_policies import (
     SOURCE,
     Trust,
@@ -85,7 +84,7 @@ from onelane.inventory.importers.aws_policies import (
     is_admin,
     trust,
 )
-from onelane.inventory.importers.common import Collector, read_json
+from onelane.inventory.importers.common import Collector
 from onelane.inventory.importers.located import (
     Located,
     compact,
@@ -138,7 +137,6 @@ CI_WORDS = frozenset(
 )
 ADMIN_POLICIES = frozenset({"AdministratorAccess"})
 ROOT = "<root_account>"
-AUTH_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
 
 @dataclass(slots=True)
@@ -201,7 +199,7 @@ class _Import:
         for path in self.paths:
             errors = Collector(str(path))
             collectors.append(errors)
-            kind, doc = _classify(path, errors)
+            kind, doc = classify(path, errors)
             if kind == "auth":
                 auth.append((errors, doc))
             elif kind == "report":
@@ -233,7 +231,7 @@ class _Import:
     # -- get-account-authorization-details ------------------------------------------------
 
     def _policies(self, errors: Collector, doc: dict[str, Any]) -> None:
-        for i, item in _list(errors, doc, "Policies"):
+        for i, item in doc_list(errors, doc, "Policies"):
             rec = Located(errors, item, f"Policies[{i}]")
             name, arn = rec.text("PolicyName", required=True), rec.text("Arn", required=True)
             default = rec.text("DefaultVersionId")
@@ -250,16 +248,16 @@ class _Import:
 
     def _auth(self, errors: Collector, doc: dict[str, Any]) -> None:
         groups: dict[str, tuple[list[Entitlement], bool]] = {}
-        for i, item in _list(errors, doc, "GroupDetailList"):
+        for i, item in doc_list(errors, doc, "GroupDetailList"):
             rec = Located(errors, item, f"GroupDetailList[{i}]")
             name, arn = rec.text("GroupName", required=True), rec.text("Arn", required=True)
             if name and arn:
                 via = {"via_group": name}
                 ents, admin = self._permissions(rec, "GroupPolicyList", arn, via)
                 groups[name] = (ents, admin)
-        for i, item in _list(errors, doc, "UserDetailList"):
+        for i, item in doc_list(errors, doc, "UserDetailList"):
             self._user(Located(errors, item, f"UserDetailList[{i}]"), groups)
-        for i, item in _list(errors, doc, "RoleDetailList"):
+        for i, item in doc_list(errors, doc, "RoleDetailList"):
             self._role(Located(errors, item, f"RoleDetailList[{i}]"))
 
     def _principal(self, rec: Located, kind: str, id_key: str) -> _Draft | None:
@@ -476,7 +474,7 @@ class _Import:
     # -- list-access-keys -----------------------------------------------------------------
 
     def _keys(self, errors: Collector, doc: dict[str, Any]) -> None:
-        for i, item in _list(errors, doc, "AccessKeyMetadata"):
+        for i, item in doc_list(errors, doc, "AccessKeyMetadata"):
             rec = Located(errors, item, f"AccessKeyMetadata[{i}]")
             user, key_id = rec.text("UserName", required=True), rec.text("AccessKeyId", required=True)
             status = rec.text("Status", required=True)
@@ -529,52 +527,6 @@ class _Import:
                 for c in draft.credentials
                 if c.type is CredentialType.ACCESS_KEY and not c.fingerprint.startswith("arn:")
             ]
-
-
-def _classify(path: Path, errors: Collector) -> tuple[str, Any]:
-    """Which IAM output a file holds: ``auth``, ``report`` (CSV text), ``keys`` or ``""``."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        errors.error(f"cannot read: {exc.strerror}")
-        return "", None
-    head = raw.lstrip(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"user,arn"):
-        return "report", raw.decode("utf-8-sig", errors="replace")
-    if not head.startswith((b"{", b"[")):
-        errors.error("is neither JSON nor an IAM credential report (a CSV starting 'user,arn,')")
-        return "", None
-    doc = read_json(path, errors)
-    if isinstance(doc, dict) and any(k in doc for k in AUTH_KEYS):
-        return "auth", doc
-    if isinstance(doc, dict) and "AccessKeyMetadata" in doc:
-        return "keys", doc
-    if isinstance(doc, dict) and isinstance(doc.get("Content"), str):
-        try:
-            return "report", base64.b64decode(doc["Content"], validate=True).decode("utf-8-sig")
-        except (binascii.Error, UnicodeDecodeError):
-            errors.error("is not a base64 credential report", field="Content")
-            return "", None
-    if doc is not None:
-        errors.error(
-            "is not the output of get-account-authorization-details, get-credential-report "
-            f"or list-access-keys (it has no {', '.join(AUTH_KEYS)} or AccessKeyMetadata)"
-        )
-    return "", None
-
-
-def _list(errors: Collector, doc: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
-    """The objects of one list of the document, with their index (other items are errors)."""
-    found = doc.get(key)
-    if found is None:
-        return []
-    if not isinstance(found, list):
-        errors.error("must be a list", field=key)
-        return []
-    for i, item in enumerate(found):
-        if not isinstance(item, dict):
-            errors.error("must be an object", field=f"{key}[{i}]")
-    return [(i, item) for i, item in enumerate(found) if isinstance(item, dict)]
 
 
 def _tags(rec: Located) -> dict[str, str]:
