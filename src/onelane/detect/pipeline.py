@@ -137,6 +137,10 @@ class Detector:
         feeds = self.correlator.feeding_rules()
         self._plans: dict[int, _Plan] = {id(r): _Plan(r, id(r) in feeds) for r in self.engine.rules}
         self._subjects: OrderedDict[str, tuple[Subject, str]] = OrderedDict()
+        # suppression keys already built: credential -> (identity, {rule id: key}), and
+        # (correlation, identity, group) -> key; a repeat hit reuses its key
+        self._keys: dict[str, tuple[str, dict[str, str]]] = {}
+        self._group_keys: dict[tuple[str, str, tuple[tuple[str, object], ...]], str] = {}
 
     # ------------------------------------------------------------------ feeding
     def process(self, event: Event) -> list[Alert]:
@@ -155,7 +159,8 @@ class Detector:
                 feeds = False
                 weight = -1
                 strict = kind in _STRICT
-                tail = f"|{_identity(event)}|{event.credential_id or '-'}"
+                identity = _identity(event)
+                keys = self._keys_of(identity, event.credential_id or "-")
                 for m in matches:
                     plan = plans[id(m.rule)]
                     if plan.feeds:
@@ -167,9 +172,14 @@ class Detector:
                         if weight < 0:
                             weight = self.sensitivity.weight(event.action)
                         raised = weight >= 2
+                    key = None
                     if plan.by is None:
                         # the common case: a repeat hit on a held alert, updated in place
-                        key = plan.rule_id + tail
+                        key = keys.get(plan.rule_id)
+                        if key is None:
+                            key = keys[plan.rule_id] = (
+                                f"{plan.rule_id}|{identity}|{event.credential_id or '-'}"
+                            )
                         held = book.get(key)
                         if held is not None and (plan.raised_rank if raised else plan.rank) <= severity_rank(
                             held.severity
@@ -177,7 +187,7 @@ class Detector:
                             self._touch(key, held, event)
                             found.append(held)
                             continue
-                    found.append(self._sigma_hit(event, plan, kind, raised))
+                    found.append(self._sigma_hit(event, plan, kind, raised, key))
                 if feeds:
                     subject = _subject(event)
                     self._remember(event.id, subject, kind)
@@ -266,16 +276,30 @@ class Detector:
         book.move_to_end(key)
         return held
 
-    def _sigma_hit(self, event: Event, plan: _Plan, kind: str, raised: bool) -> Alert:
+    def _keys_of(self, identity: str, credential: str) -> dict[str, str]:
+        """The suppression keys built for ``identity`` with ``credential``, by rule id."""
+        found = self._keys.get(credential)
+        if found is None or found[0] != identity:
+            if len(self._keys) >= self.max_alerts:
+                self._keys.clear()
+            found = self._keys[credential] = (identity, {})
+        return found[1]
+
+    def _sigma_hit(self, event: Event, plan: _Plan, kind: str, raised: bool, key: str | None = None) -> Alert:
+        """A hit that did not fold into a held alert by its default key (``key``, when the
+        rule uses that key)."""
         identity = _identity(event)
-        if plan.by is None:
-            key = f"{plan.rule_id}|{identity}|{event.credential_id or '-'}"
-        else:
-            key = suppression_key(plan.rule_id, "|".join(_parts(plan.by, identity, event)), None)
-        held = self.book.get(key)
-        if held is not None and (plan.raised_rank if raised else plan.rank) <= severity_rank(held.severity):
-            self._touch(key, held, event)
-            return held
+        if key is None:
+            if plan.by is None:
+                key = f"{plan.rule_id}|{identity}|{event.credential_id or '-'}"
+            else:
+                key = suppression_key(plan.rule_id, "|".join(_parts(plan.by, identity, event)), None)
+            held = self.book.get(key)
+            if held is not None and (plan.raised_rank if raised else plan.rank) <= severity_rank(
+                held.severity
+            ):
+                self._touch(key, held, event)
+                return held
         severity = plan.raised if raised else plan.severity
         note = f"; severity raised from {plan.severity}: a {kind} doing a sensitive action" if raised else ""
         return self._merge(
@@ -300,8 +324,14 @@ class Detector:
         )
 
     def _correlation_hit(self, cm: CorrelationMatch, subject: Subject, kind: str) -> Alert:
-        group = ", ".join(f"{k}={v}" for k, v in cm.group)
-        key = suppression_key(cm.rule_id, subject.identity, None, group)
+        memo = (cm.rule_id, subject.identity, cm.group)
+        key = self._group_keys.get(memo)
+        if key is None:
+            if len(self._group_keys) >= self.max_alerts:
+                self._group_keys.clear()
+            key = self._group_keys[memo] = suppression_key(
+                cm.rule_id, subject.identity, None, _group_text(cm)
+            )
         severity = cm.level or "medium"
         start = _utc(cm.window_start)
         end = _utc(cm.window_end)
@@ -321,6 +351,7 @@ class Detector:
             self.book.move_to_end(key)
             return held
         techniques, nhi = tag_ids([str(t) for t in cm.rule.tags])
+        group = _group_text(cm)
         return self._merge(
             Alert(
                 rule_id=cm.rule_id,
@@ -399,6 +430,10 @@ def _parts(by: tuple[tuple[str, Getter | None], ...], identity: str, event: Even
         else:
             out.append(event.account or "-")
     return out
+
+
+def _group_text(cm: CorrelationMatch) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cm.group)
 
 
 def _utc(ts: float) -> datetime:

@@ -23,9 +23,8 @@ is one alert (repeat hits merge into it through the suppression key).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
 
-from onelane.detect.behaviour.catalog import ANALYTICS
+from onelane.detect.behaviour.alerts import DAY, Absorb, AlertBuilder
 from onelane.detect.behaviour.config import BehaviourConfig
 from onelane.detect.behaviour.features import (
     AGENT,
@@ -39,27 +38,25 @@ from onelane.detect.behaviour.features import (
     issued_key,
     network_of,
     principal_of,
-    subject_key,
     workload_session,
 )
+from onelane.detect.behaviour.places import SERVICE_PLACE as _SERVICE_PLACE  # "an AWS service"
+from onelane.detect.behaviour.places import use_place
+from onelane.detect.behaviour.sessions import Session, Sessions
 from onelane.detect.behaviour.state import LRU, Profile, add, contains
 from onelane.detect.facts import IdentityFacts
-from onelane.detect.models import Alert, suppression_key
+from onelane.detect.models import Alert
 from onelane.detect.sensitivity import Sensitivity, default_sensitivity
 from onelane.events.models import Event
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
-_SERVICE_PLACE = 1  # "an AWS service" as a place a credential was used from
-_DAY = 86400.0
-_SEVERITY_BY_WEIGHT = ("low", "low", "medium", "high")
-Absorb = Callable[[str, Event, str], Alert | None]
-"""``(suppression key, event, severity)`` -> the open alert that took the hit, or None."""
+_STRICT = (MACHINE, AGENT)
 _CONSOLE_ACTIONS = frozenset({"signin:ConsoleLogin", "okta:user.session.start"})
 _MAX_ACTIONS = 1_000_000
 
 
-class BehaviourAnalytics:
+class BehaviourAnalytics(AlertBuilder):
     """Streaming behaviour analytics with bounded state (see the module docstring)."""
 
     def __init__(self, config: BehaviourConfig | None = None, sensitivity: Sensitivity | None = None) -> None:
@@ -73,6 +70,8 @@ class BehaviourAnalytics:
         self.issued: LRU[str, str] = LRU(cfg.max_credentials)
         # network -> (principal, time) of the last non-workload identity seen on it
         self.recent_networks: LRU[int, tuple[str, float]] = LRU(cfg.max_recent_networks)
+        # credential -> the verdicts of its current session (sessions.py)
+        self.sessions = Sessions(cfg.max_credentials)
         self._actions: dict[str, tuple[int, int]] = {}
         # no burst below this many calls in a minute, whatever the kind and baseline
         self._burst_min = min(cfg.burst_floor, cfg.burst_floor_human, cfg.burst_cap - 1)
@@ -99,24 +98,45 @@ class BehaviourAnalytics:
             self.profiles.put(principal, profile)
             if facts is not None and facts.last_seen is not None:
                 gap = ts - facts.last_seen.timestamp()
-                if gap >= cfg.dormant_days * _DAY:
+                if gap >= cfg.dormant_days * DAY:
                     out.append(self._dormant(event, principal, kind, gap, "the inventory"))
         else:
             profiles.move_to_end(principal)
-            if ts - profile.last_ts >= cfg.dormant_days * _DAY:
+            if ts - profile.last_ts >= cfg.dormant_days * DAY:
                 out.append(self._dormant(event, principal, kind, ts - profile.last_ts, "its activity"))
 
         found = self._actions.get(action)
         if found is None:
             found = self._action(action)
         akey, weight = found
-        place = network_of(event.src_ip)
-        agent = agent_of(event.user_agent)
-        workload = workload_session(event)
         credential = event.credential_id
+        address = event.src_ip
+        user_agent = event.user_agent
+        session = event.session
+        sess = self.sessions.data.get(credential) if credential else None
+        if sess is not None and not (
+            sess.profile is profile
+            and sess.address == address
+            and sess.user_agent == user_agent
+            and sess.name == session.get("name")
+            and sess.issuer == session.get("issuer")
+            and sess.actor_type == event.actor.type
+        ):
+            sess = None
+        if sess is None:
+            repeat = False
+            place = network_of(address)
+            agent = agent_of(user_agent)
+            workload = workload_session(event)
+            if credential:
+                sess = Session(profile, event, place, agent, workload)
+                self.sessions.put(credential, sess)
+        else:  # a repeat of the credential's session: its verdicts hold
+            repeat = True
+            place, agent, workload = sess.place, sess.agent, sess.workload
         if credential and workload is None:
             workload = self.issued.data.get(credential)
-        interactive = agent.interactive or action in _CONSOLE_ACTIONS or bool(event.session.get("console"))
+        interactive = agent.interactive or action in _CONSOLE_ACTIONS or bool(session.get("console"))
 
         # where the action, the network and the transition sit in the profile's sorted sets:
         # looked up once, used for novelty and for learning
@@ -126,7 +146,7 @@ class BehaviourAnalytics:
         networks = profile.networks
         n_at = -1
         new_network = False
-        if place is not None:
+        if place is not None and not (repeat and sess is not None and sess.net_known):
             n_at = bisect_left(networks, place[0])
             new_network = n_at == len(networks) or networks[n_at] != place[0]
         prev = profile.prev_action
@@ -142,22 +162,49 @@ class BehaviourAnalytics:
         if profile.minute_count > self._burst_min and profile.burst_minute != minute:
             self._burst(event, principal, profile, kind, minute, out)
         if profile.warm:
-            self._drift(
-                event, principal, profile, kind, akey, weight, place, ts, new_action, new_network, tkey, out
-            )
+            if new_action or new_network:
+                self._drift(
+                    event,
+                    principal,
+                    profile,
+                    kind,
+                    akey,
+                    weight,
+                    place,
+                    ts,
+                    new_action,
+                    new_network,
+                    tkey,
+                    out,
+                )
+            else:  # a known action from a known network (the usual case): _drift without novelty
+                strict = kind in _STRICT
+                prev_novel, profile.prev_novel = profile.prev_novel, False
+                if not strict and weight >= cfg.person_sensitive_weight:
+                    self._person_recent_network(event, principal, profile, weight, place, ts, out)
+                if (
+                    prev
+                    and not prev_novel
+                    and prev != akey
+                    and weight >= (cfg.sequence_weight_machine if strict else cfg.sequence_weight_human)
+                ):
+                    self._sequence_if_new(event, principal, profile, strict, weight, tkey, out)
         if interactive and not profile.interactive:
             self._person_on_machine(event, principal, profile, kind, workload, agent, out)
         if credential and (place is not None or event.invoked_by):
-            self._replay(event, credential, kind, place, workload, ts, out)
+            held = self.credentials.data
+            state = held.get(credential)
+            if state is not None and len(state) == 2 and place is not None and state[0] == float(place[0]):
+                # one place so far, and this is it (the usual case): only its time moves
+                held.move_to_end(credential)
+                if ts > state[1]:
+                    held[credential] = (state[0], ts)
+            else:
+                self._replay(event, credential, kind, place, workload, ts, out)
         if workload is not None and place is not None and not agent.interactive:
             self._shared_network(event, principal, workload, place[0], ts, out)
         elif workload is None and place is not None:
-            recent = self.recent_networks
-            recent.data[place[0]] = (principal, ts)
-            recent.data.move_to_end(place[0])
-            if len(recent.data) > recent.cap:
-                recent.data.popitem(last=False)
-                recent.evicted += 1
+            self.recent_networks.put(place[0], (principal, ts))
         if facts is not None and weight >= 2 and facts.discovered and not facts.owner_id:
             category = self.sensitivity.classify(action)
             out.append(self._ownerless(event, principal, kind, weight, category_name(category)))
@@ -172,7 +219,10 @@ class BehaviourAnalytics:
         profile.prev_action = akey
         if new_network and place is not None and len(networks) < cfg.max_networks:
             networks.insert(n_at, place[0])
-        if agent.family_key:
+            new_network = False
+        if sess is not None:
+            sess.net_known = not new_network
+        if agent.family_key and not repeat:
             add(profile.agents, agent.family_key, cfg.max_agents)
         profile.hours |= 1 << int(ts // 3600 % 24)
         if interactive:
@@ -181,7 +231,7 @@ class BehaviourAnalytics:
         if ts > profile.last_ts:
             profile.last_ts = ts
         if not profile.warm and (
-            profile.events >= cfg.warmup_events or ts - profile.first_ts >= cfg.warmup_days * _DAY
+            profile.events >= cfg.warmup_events or ts - profile.first_ts >= cfg.warmup_days * DAY
         ):
             profile.warm = True
         return out
@@ -226,89 +276,47 @@ class BehaviourAnalytics:
         else:
             if new_network and place is not None:
                 profile.new_network_until = ts + cfg.new_network_window
-            if (
-                weight >= cfg.person_sensitive_weight
-                and place is not None
-                and ts <= profile.new_network_until
-            ):
-                out.append(self._person_new_network(event, principal, profile, weight))
+            self._person_recent_network(event, principal, profile, weight, place, ts, out)
         if prev and not new_action and not prev_novel and prev != akey:
-            needed = cfg.sequence_weight_machine if strict else cfg.sequence_weight_human
-            if (
-                weight >= needed
-                and len(profile.transitions) < cfg.max_transitions
-                and not contains(profile.transitions, tkey)
-            ):
-                out.append(self._sequence(event, principal, profile, strict, weight))
+            self._sequence_if_new(event, principal, profile, strict, weight, tkey, out)
 
-    def _new_action(
-        self, event: Event, principal: str, profile: Profile, kind: str, weight: int, ts: float
-    ) -> Alert:
-        rule = "behaviour.agent-drift" if kind == AGENT else "behaviour.machine-new-action"
-        return self._alert(
-            event,
-            rule,
-            _SEVERITY_BY_WEIGHT[weight],
-            lambda: (
-                f"{kind} {principal} called {event.action}, not in its {profile.baseline()}; "
-                f"sensitivity weight {weight}{profile.hour_note(ts)}"
-            ),
-            principal,
-            {
-                "action": event.action,
-                "weight": weight,
-                "baseline_actions": len(profile.actions),
-                "baseline_events": profile.events,
-            },
-        )
+    def _person_recent_network(
+        self,
+        event: Event,
+        principal: str,
+        profile: Profile,
+        weight: int,
+        place: tuple[int, bool] | None,
+        ts: float,
+        out: list[Alert],
+    ) -> None:
+        """A person's sensitive action soon after first acting from a new network."""
+        if (
+            weight >= self.config.person_sensitive_weight
+            and place is not None
+            and ts <= profile.new_network_until
+        ):
+            out.append(self._person_new_network(event, principal, profile, weight))
 
-    def _new_network(
-        self, event: Event, principal: str, profile: Profile, kind: str, weight: int, ts: float
-    ) -> Alert:
-        return self._alert(
-            event,
-            "behaviour.machine-new-network",
-            "high" if weight >= 2 else "medium",
-            lambda: (
-                f"{kind} {principal} called {event.action} from {event.src_ip}, a network "
-                f"(/24 or /64) outside its {profile.baseline()}{profile.hour_note(ts)}"
-            ),
-            principal,
-            {"src_ip": event.src_ip, "baseline_networks": len(profile.networks), "weight": weight},
-        )
-
-    def _person_new_network(self, event: Event, principal: str, profile: Profile, weight: int) -> Alert:
-        window = self.config.new_network_window
-        return self._alert(
-            event,
-            "behaviour.person-new-network-sensitive",
-            "high" if weight >= 3 else "medium",
-            lambda: (
-                f"{principal} called {event.action} (sensitivity weight {weight}) within "
-                f"{window:.0f}s of first acting from a new network "
-                f"({event.src_ip}); {profile.baseline()}"
-            ),
-            principal,
-            {"src_ip": event.src_ip, "weight": weight},
-        )
-
-    def _sequence(self, event: Event, principal: str, profile: Profile, strict: bool, weight: int) -> Alert:
-        return self._alert(
-            event,
-            "behaviour.unusual-sequence",
-            "high" if strict and weight >= 3 else "medium",
-            lambda: (
-                f"{principal} went on to {event.action} (sensitivity weight {weight}) by a "
-                f"transition never seen among its {len(profile.transitions)} known "
-                f"transitions"
-            ),
-            principal,
-            {
-                "action": event.action,
-                "weight": weight,
-                "baseline_transitions": len(profile.transitions),
-            },
-        )
+    def _sequence_if_new(
+        self,
+        event: Event,
+        principal: str,
+        profile: Profile,
+        strict: bool,
+        weight: int,
+        tkey: int,
+        out: list[Alert],
+    ) -> None:
+        """A weighty action reached by a transition the profile never made."""
+        cfg = self.config
+        needed = cfg.sequence_weight_machine if strict else cfg.sequence_weight_human
+        if (
+            weight >= needed
+            and len(profile.transitions) < cfg.max_transitions
+            and not contains(profile.transitions, tkey)
+        ):
+            out.append(self._sequence(event, principal, profile, strict, weight))
 
     # ------------------------------------------------------------- bursts
     def _burst(
@@ -380,30 +388,10 @@ class BehaviourAnalytics:
             return
         people = kind not in (MACHINE, AGENT) and workload is None
         window = cfg.replay_window_human if people else cfg.replay_window
-        clash = None
-        places = list(state)
-        for i in range(0, len(places), 2):
-            other, seen = places[i], places[i + 1]
-            if other == here or ts - seen > window:
-                continue
-            if other == _SERVICE_PLACE or here == _SERVICE_PLACE:
-                if workload is None:
-                    continue
-            elif people and internal:
-                continue
-            clash = (other, seen)
-            break
-        for i in range(0, len(places), 2):
-            if places[i] == here:
-                places[i + 1] = max(places[i + 1], ts)
-                break
-        else:
-            places.extend((here, ts))
-            if len(places) > 2 * cfg.credential_networks:
-                oldest = min(range(0, len(places), 2), key=lambda j: places[j + 1])
-                del places[oldest : oldest + 2]
-        # a tuple of floats is not tracked by the garbage collector, a list is
-        self.credentials.put(credential, tuple(places))
+        places, clash = use_place(
+            state, here, internal, ts, people, workload, window, cfg.credential_networks
+        )
+        self.credentials.put(credential, places)
         if clash is None:
             return
         where = "an AWS service" if clash[0] == _SERVICE_PLACE else "another network"
@@ -490,37 +478,6 @@ class BehaviourAnalytics:
         )
 
     # -------------------------------------------------------- identity facts
-    def _dormant(self, event: Event, principal: str, kind: str, gap: float, basis: str) -> Alert:
-        weight = self.sensitivity.weight(event.action)
-        severity = _SEVERITY_BY_WEIGHT[weight]
-        if kind in (MACHINE, AGENT) and weight >= 3:
-            severity = "high"
-        days = gap / _DAY
-        return self._alert(
-            event,
-            "behaviour.dormant-identity",
-            severity,
-            lambda: (
-                f"{principal} acted ({event.action}) after {days:.0f} days of silence per {basis} "
-                f"(dormant after {self.config.dormant_days:g} days)"
-            ),
-            principal,
-            {"silent_days": round(days, 1), "threshold_days": self.config.dormant_days},
-        )
-
-    def _ownerless(self, event: Event, principal: str, kind: str, weight: int, category: str) -> Alert:
-        return self._alert(
-            event,
-            "behaviour.ownerless-sensitive",
-            "high" if weight >= 3 else "medium",
-            lambda: (
-                f"discovered identity {principal} without an owner called {event.action} "
-                f"({category}, weight {weight})"
-            ),
-            principal,
-            {"weight": weight, "category": category},
-        )
-
     def _travel(self, event: Event, principal: str, profile: Profile, ts: float, out: list[Alert]) -> None:
         cfg = self.config
         assert cfg.geo is not None and event.src_ip
@@ -548,52 +505,6 @@ class BehaviourAnalytics:
                     {"km": round(km), "kmh": round(speed)},
                 )
             )
-
-    # ------------------------------------------------------------- alerts
-    def _alert(
-        self,
-        event: Event,
-        rule: str,
-        severity: str,
-        reason: Callable[[], str],
-        principal: str | None,
-        details: dict[str, object],
-    ) -> Alert:
-        """An alert on the event's identity; ``principal`` set: one alert per identity.
-
-        When ``absorb`` (set by the detector) finds an open alert with the same key and at
-        least this severity, the hit is folded into it and that alert is returned, without
-        building a new one.
-        """
-        analytic = ANALYTICS[rule]
-        identity = subject_key(event)
-        key = (
-            suppression_key(rule, principal, None)
-            if principal is not None
-            else suppression_key(rule, identity, event.credential_id)
-        )
-        if self.absorb is not None:
-            held = self.absorb(key, event, severity)
-            if held is not None:
-                return held
-        return Alert(
-            rule_id=rule,
-            title=analytic.title,
-            severity=severity,
-            identity=identity,
-            identity_id=event.identity_id,
-            external_ids=event.actor.ids,
-            credential_id=event.credential_id,
-            techniques=analytic.techniques,
-            owasp_nhi=analytic.owasp_nhi,
-            evidence=[event.id],
-            first_seen=event.time,
-            last_seen=event.time,
-            reason=reason(),
-            source="behaviour",
-            suppression_key=key,
-            details=dict(details),
-        )
 
     def identities(self) -> int:
         return len(self.profiles)

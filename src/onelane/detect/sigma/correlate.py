@@ -209,43 +209,49 @@ class _Node:
         base_ids: tuple[str, ...],
         child_ids: tuple[str, ...] = (),
     ) -> list[CorrelationMatch]:
-        group = self.groups.get(key)
+        groups = self.groups
+        group = groups.get(key)
         if group is None:
-            group = self.groups[key] = _Group(counts=[0] * self.nslots if self.by_slot else None)
-            if len(self.groups) > self.max_groups:
-                self.groups.popitem(last=False)
+            group = groups[key] = _Group(counts=[0] * self.nslots if self.by_slot else None)
+            if len(groups) > self.max_groups:
+                groups.popitem(last=False)
         else:
-            self.groups.move_to_end(key)
+            groups.move_to_end(key)
+        seen = group.seen
         mark = (eid, slot)
-        if mark in group.seen:
+        if mark in seen:
             return []
-        out: list[CorrelationMatch] = []
-        if group.pending is not None and ts > group.pending:
-            out = self.evaluate(key, group, group.pending)
-            group.pending = None
+        out: list[CorrelationMatch] | None = None
+        pending = group.pending
+        if pending is not None and ts > pending:
+            out = self.evaluate(key, group, pending)
+            group.pending = pending = None
         entries = group.entries
         entry = _Entry(ts, next(self.seq), eid, slot, value, base_ids, child_ids)
         if not entries or entries[-1].ts <= ts:
             entries.append(entry)  # in time order, the usual case (seq only grows)
         else:
             insort(entries, entry)
-        group.seen.add(mark)
+        seen.add(mark)
         counts = group.counts
         if counts is not None:
             counts[slot] += 1
         horizon = entries[-1].ts - self.span
         drop = bisect_left(entries, horizon, key=_ts) if entries[0].ts < horizon else 0
-        drop = max(drop, len(entries) - self.max_events)
+        over = len(entries) - self.max_events
+        if over > drop:
+            drop = over
         if drop > 0:
             for old in entries[:drop]:
-                group.seen.discard((old.eid, old.slot))
+                seen.discard((old.eid, old.slot))
                 if counts is not None:
                     counts[old.slot] -= 1
             del entries[:drop]
-        if self.monotone or (group.pending is not None and ts < group.pending):
-            return out + self.evaluate(key, group, ts)
+        if self.monotone or (pending is not None and ts < pending):
+            found = self.evaluate(key, group, ts)
+            return out + found if out else found
         group.pending = ts
-        return out
+        return out if out is not None else []
 
     def evaluate(self, key: GroupKey, group: _Group, end: float) -> list[CorrelationMatch]:
         entries = group.entries
