@@ -205,3 +205,25 @@ def test_event_round_trips_through_the_store(db: Database, clock: FixedClock) ->
     )
     assert event.action == "s3:GetObject" and event.credential_id == "AKIAIOSFODNN7EXAMPLE"
     assert event.resources == ["arn:aws:s3:::backups"]
+
+
+def test_event_times_are_stored_in_sqlalchemys_sqlite_text_form(db: Database, clock: FixedClock) -> None:
+    _run(db, clock, jsonl([cloudtrail(event_id="tf", time="2026-05-30T10:00:00Z")]))
+    with db.connect() as conn:
+        stored, ingested = conn.exec_driver_sql("SELECT time, ingested_at FROM events").one()
+    assert stored == "2026-05-30 10:00:00.000000"
+    assert ingested == clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def test_rerun_with_stored_and_new_events_stores_and_counts_only_the_new(
+    any_db: Database, clock: FixedClock
+) -> None:
+    first = [cloudtrail(event_id=f"run-{i}") for i in range(5)]
+    _run(any_db, clock, jsonl(first), batch_size=2)
+    more = [cloudtrail(event_id=f"run-{i}") for i in range(3, 9)]
+    summary = _run(any_db, clock, jsonl(more), batch_size=2)
+    assert (summary.stored, summary.duplicates) == (4, 2)
+    with any_db.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(events)) == 9
+        counts = conn.execute(sa.text("SELECT count FROM credential_usage")).scalars().all()
+    assert counts == [9]
