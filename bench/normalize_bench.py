@@ -20,26 +20,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import orjson
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gen_cloudtrail import write
+from gen_cloudtrail import orjson_floor, write_file
 
 from onelane.events import Event, normalize_records, read_records
 
 TARGET = 100_000
-
-
-def floor(path: str) -> tuple[int, float]:
-    loads = orjson.loads
-    start = time.perf_counter()
-    count = 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            loads(line)
-            count += 1
-    return count, time.perf_counter() - start
 
 
 def normalise(path: str, fmt: str) -> tuple[int, int, float]:
@@ -68,14 +55,10 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "cloudtrail.jsonl")
-        start = time.perf_counter()
-        with open(path, "wb") as out:
-            write(n, out, seed=7)
-        size = os.path.getsize(path)
-        print(f"generated {n:,} events ({size / 1e6:,.0f} MB) in {time.perf_counter() - start:.1f}s")
+        write_file(path, n)
 
         gc.collect()
-        count, floor_s = floor(path)
+        count, floor_s = orjson_floor(path)
         gc.collect()
         events, errors, norm_s = normalise(path, "cloudtrail")
         gc.collect()
