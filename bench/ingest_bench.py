@@ -8,7 +8,10 @@ temporary file, then in the same run prints events/s for:
 (a) a plain ``orjson.loads`` loop over the same bytes (the floor);
 (b) read + normalise only (``normalize_records(read_records(path), "cloudtrail")``);
 (c) end to end: read + normalise + resolve identities + store events and usage facts
-    into a fresh SQLite database, in the default batches of 5,000.
+    into a fresh SQLite database, in the default batches (``BATCH_SIZE``);
+(d) the database alone: the rows (c) stored, read back and inserted again with the
+    driver's ``executemany`` into a fresh database of the same schema, in the same
+    batches: what storing costs with no Python work around it.
 
 and the process's resident memory (current and peak RSS) when (c) has read 250k events
 and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on one core,
@@ -20,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
@@ -31,7 +35,8 @@ from gen_cloudtrail import orjson_floor, write_file
 
 from onelane.clock import SystemClock
 from onelane.events import Event, normalize_records, read_records
-from onelane.events.pipeline import IngestSummary, ingest
+from onelane.events.pipeline import BATCH_SIZE, IngestSummary, ingest
+from onelane.events.writer import COLUMNS
 from onelane.store import migrate
 from onelane.store.db import Database
 
@@ -78,6 +83,31 @@ def end_to_end(path: str, db_path: str) -> tuple[IngestSummary, float, list[tupl
     return summary, elapsed, marks
 
 
+def database_alone(stored: str, fresh: str) -> tuple[int, float]:
+    db = Database(f"sqlite:///{fresh}")
+    migrate.upgrade(db)
+    db.dispose()
+    source = sqlite3.connect(stored)
+    target = sqlite3.connect(fresh, isolation_level=None)
+    target.execute("PRAGMA synchronous=NORMAL")
+    target.execute("PRAGMA cache_size=-262144")
+    target.execute("PRAGMA wal_autocheckpoint=8192")
+    names = ", ".join(COLUMNS)
+    insert = f"INSERT INTO events ({names}) VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
+    cursor = source.execute(f"SELECT {names} FROM events ORDER BY seq")
+    count, elapsed = 0, 0.0
+    while rows := cursor.fetchmany(BATCH_SIZE):
+        start = time.perf_counter()
+        target.execute("BEGIN")
+        target.executemany(insert, rows)
+        target.execute("COMMIT")
+        elapsed += time.perf_counter() - start
+        count += len(rows)
+    source.close()
+    target.close()
+    return count, elapsed
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +121,7 @@ def main() -> None:
         gc.collect()
         summary, e2e_s, marks = end_to_end(path, os.path.join(tmp, "bench.db"))
         db_mb = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if "bench.db" in f) / 1e6
+        alone, alone_s = database_alone(os.path.join(tmp, "bench.db"), os.path.join(tmp, "alone.db"))
 
         floor_rate = count / floor_s
         rate = events / norm_s
@@ -102,6 +133,8 @@ def main() -> None:
         print(f"(c) end to end into SQLite    {e2e_rate:>12,.0f} events/s  ({e2e_s:.1f}s)"
               f"  ratio to floor {e2e_rate / floor_rate:.2f}  target {END_TO_END_TARGET:,}"
               f" {'PASS' if e2e_rate >= END_TO_END_TARGET else 'FAIL'}")  # fmt: skip
+        print(f"(d) the database alone        {alone / alone_s:>12,.0f} events/s  ({alone_s:.1f}s)"
+              f"  (c) takes {e2e_s / alone_s:.1f}x its time")  # fmt: skip
         print(f"    stored {summary.stored:,}, duplicates {summary.duplicates:,}, rejected"
               f" {summary.rejected:,}, identities discovered {summary.discovered:,},"
               f" database {db_mb:,.0f} MB")  # fmt: skip

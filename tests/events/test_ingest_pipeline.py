@@ -167,6 +167,30 @@ def test_record_without_usable_time_gets_the_ingest_time(any_db: Database, clock
         assert {e.raw.get("eventTime") for e in stored} == {None, "redacted"}
 
 
+def test_events_without_time_are_still_stored_once_across_runs(any_db: Database, clock: FixedClock) -> None:
+    missing = cloudtrail(event_id="no-time")
+    del missing["eventTime"]
+    assert _run(any_db, clock, jsonl([missing])).stored == 1
+    clock.advance(timedelta(hours=1))  # a later run infers a later time
+    again = _run(any_db, clock, jsonl([missing, cloudtrail(event_id="no-time-2")]))
+    assert (again.stored, again.duplicates) == (1, 1)
+
+
+def test_an_event_is_the_same_by_time_and_id(any_db: Database, clock: FixedClock) -> None:
+    first = _run(any_db, clock, jsonl([cloudtrail(event_id="e1", time="2026-05-30T10:00:00Z")]))
+    again = _run(
+        any_db,
+        clock,
+        jsonl([
+            cloudtrail(event_id="e1", time="2026-05-30T10:00:00.000Z"),  # the same instant
+            cloudtrail(event_id="e1b", time="2026-05-30T10:00:00Z"),
+        ]),
+    )  # fmt: skip
+    assert (first.stored, again.stored, again.duplicates) == (1, 1, 1)
+    other_time = _run(any_db, clock, jsonl([cloudtrail(event_id="e1", time="2026-05-30T11:00:00Z")]))
+    assert other_time.stored == 1  # one id at two times: two records, both kept
+
+
 def test_raw_record_is_stored_as_read(any_db: Database, clock: FixedClock) -> None:
     line = b'{"eventSource":"s3.amazonaws.com",  "eventName":"GetObject","eventTime":"2026-05-30T10:00:00Z","eventID":"x1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}\n'
     _run(any_db, clock, line)

@@ -46,6 +46,7 @@ from onelane.types import Clock
 
 BATCH_SIZE = 20_000  # larger batches dirty fewer index pages per row (random event ids)
 QUEUED_BATCHES = 2  # batches normalised ahead of the writer; bounds memory
+SWEEP_EVERY = 16  # batches between sweeps of the young generations (see flush)
 TIME_RETRIES = 3
 _NORMALISE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
@@ -207,6 +208,7 @@ class Ingest:
         self._lock = threading.Lock()
         self._failure: BaseException | None = None
         self._writer: threading.Thread | None = None
+        self._unswept = 0
 
     def _counts(self, name: str) -> FileCounts:
         counts = self.summary.files.get(name)
@@ -246,9 +248,13 @@ class Ingest:
             return
         items = list(self._batch.values())
         self._batch = {}
-        # the collector is paused for the run (see gcpause); sweeping the young
-        # generations once a batch still reclaims any reference cycle a batch leaves
-        gc.collect(1)
+        # the collector is paused for the run (see gcpause); an occasional sweep of the
+        # young generations still reclaims reference cycles. A sweep walks every object
+        # still alive, so it waits until most batches since the last one have been freed.
+        self._unswept += 1
+        if self._unswept >= SWEEP_EVERY:
+            self._unswept = 0
+            gc.collect(1)
         if self._writer is None:
             self._writer = threading.Thread(
                 target=self._write_loop, name="onelane-ingest-writer", daemon=True

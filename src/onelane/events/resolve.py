@@ -43,6 +43,9 @@ from onelane.store.tables import external_ids, identities
 CACHE_SIZE = 200_000
 """External ids kept in the in-process cache (least recently used go first)."""
 
+KEYS_MEMO = 65_536
+"""Actors whose lookup keys are remembered (the same actor acts many times in a row)."""
+
 MAX_ID = 512
 """Longer ids are not used (the ``external_ids`` column holds 512 characters)."""
 
@@ -224,15 +227,21 @@ class Resolver:
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
         self.cache = LRU(cache_size)
+        self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def resolve(self, conn: Connection, batch: Iterable[Event], *, now: datetime, actor: str) -> Resolution:
         """Resolve every event of ``batch`` inside the caller's transaction."""
         result = Resolution()
         groups: dict[tuple[str, ...], list[Event]] = {}
+        memo = self._keys
         for event in batch:
             ids = event.actor.ids
             if ids:
-                keys = lookup_keys(ids)
+                keys = memo.get(ids)
+                if keys is None:
+                    if len(memo) >= KEYS_MEMO:
+                        memo.clear()
+                    keys = memo[ids] = lookup_keys(ids)
                 found = groups.get(keys)
                 if found is None:
                     groups[keys] = [event]

@@ -162,6 +162,7 @@ class _Credential:
     count: int = 0
     uses: set[tuple[str | None, str | None, str | None]] = field(default_factory=set)
     console: bool = False
+    last_where: tuple[Any, ...] = ()
 
 
 class UsageBatch:
@@ -205,7 +206,19 @@ class UsageBatch:
             if ident is not None:
                 use.identity_id = ident
             if len(use.uses) < MAX_SOURCES * 4:
-                use.uses.add((event.src_ip, event.user_agent, workload_of(event)))
+                # a credential is mostly used from one place at a time: skip the
+                # workload of an event that looks like the credential's previous one
+                session = event.session
+                where = (
+                    event.src_ip,
+                    event.user_agent,
+                    event.invoked_by,
+                    session.get("pod"),
+                    session.get("name"),
+                )
+                if where != use.last_where:
+                    use.last_where = where
+                    use.uses.add((event.src_ip, event.user_agent, workload_of(event)))
             if event.action in CONSOLE_ACTIONS or event.session.get("console") is True:
                 use.console = True
 

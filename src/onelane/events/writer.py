@@ -9,7 +9,7 @@ written again).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,13 +22,16 @@ from onelane.events._sql import chunks, insert_ignore
 from onelane.events.models import Event
 from onelane.events.resolve import ConcurrentWrite, Resolver
 from onelane.events.usage import UsageBatch
+from onelane.store.bulk import fast_datetime
 from onelane.store.db import Database
 from onelane.store.tables import events
 from onelane.types import Clock
 
-COLUMNS = tuple(c.name for c in events.columns)
-READY = frozenset({"actor_ids", "session", "resources", "raw"})
+COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
+READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources", "raw"})
 MAX_EVENT_ID = 256
+KEY_CHUNK = 50_000
+"""Keys per look-up of stored events (one query parameter, whatever the count)."""
 ATTEMPTS = 3
 
 
@@ -56,7 +59,12 @@ def short_id(event_id: str) -> str:
     return f"{event_id[: MAX_EVENT_ID - 41]}:{digest}"
 
 
+_EMPTY: dict[type, str] = {list: "[]", tuple: "[]", dict: "{}"}
+
+
 def _json(value: object) -> str:
+    if not value and type(value) in _EMPTY:
+        return _EMPTY[type(value)]
     return orjson.dumps(value, default=str).decode()
 
 
@@ -64,8 +72,9 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value is not None and len(value) > size else value
 
 
-def event_row(item: Item, ingested_at: datetime) -> tuple[object, ...]:
-    """The ``events`` row of ``item``, in table column order."""
+def event_row(item: Item, ingested_at: object, stored_time: object) -> tuple[object, ...]:
+    """The ``events`` row of ``item``, in table column order; times as the driver takes
+    them (:func:`time_value`)."""
     e = item.event
     raw = item.raw.decode().rstrip("\r\n") if item.raw is not None else _json(e.raw)
     if "\\u0000" in raw:  # PostgreSQL's jsonb refuses NUL characters
@@ -73,7 +82,7 @@ def event_row(item: Item, ingested_at: datetime) -> tuple[object, ...]:
     actor = e.actor
     return (
         e.id,
-        e.time,
+        stored_time,
         e.source[:32],
         e.action,
         e.outcome,
@@ -94,16 +103,53 @@ def event_row(item: Item, ingested_at: datetime) -> tuple[object, ...]:
         _clip(e.account, 128),
         raw,
         ingested_at,
+        e.session.get("time_inferred") is True,
     )
 
 
-def stored_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
-    """The ids among ``ids`` that are already in the events table."""
+def time_value(conn: Connection) -> Callable[[datetime], object]:
+    """An event time as the driver takes it (SQLite keeps times as text)."""
+    proc = events.c.time.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return fast_datetime(proc) if proc is not None else _same
+
+
+def _same(value: datetime) -> object:
+    return value
+
+
+def stored_ids(conn: Connection, items: Sequence[Item], times: Sequence[object]) -> set[str]:
+    """The ids of ``items`` already stored (see ``tables.events`` for what is the same
+    event); ``times`` are their event times as :func:`time_value` gives them."""
     found: set[str] = set()
-    for part in chunks(ids):
-        query = sa.select(events.c.id).where(events.c.id.in_(part))
+    keys = [(t, it.event.id) for it, t in zip(items, times, strict=True) if not _inferred(it.event)]
+    inferred = [it.event.id for it in items if _inferred(it.event)]
+    for part in chunks(keys, KEY_CHUNK):
+        found.update(row[0] for row in conn.execute(*_stored_query(conn, part)))
+    for ids in chunks(inferred):
+        query = sa.select(events.c.id).where(events.c.time_inferred).where(events.c.id.in_(ids))
         found.update(row[0] for row in conn.execute(query))
     return found
+
+
+def _inferred(event: Event) -> bool:
+    return event.session.get("time_inferred") is True
+
+
+def _stored_query(
+    conn: Connection, keys: Sequence[tuple[object, str]]
+) -> tuple[sa.TextClause, dict[str, object]]:
+    """One query for many (time, id) keys, passed as one parameter whatever their count."""
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT e.id FROM unnest(CAST(:times AS timestamptz[]), CAST(:ids AS text[])) AS k(t, i) "
+            "JOIN events AS e ON e.time = k.t AND e.id = k.i"
+        )
+        return sa.text(sql), {"times": [k[0] for k in keys], "ids": [k[1] for k in keys]}
+    sql = (
+        "SELECT e.id FROM json_each(:keys) AS k JOIN events AS e "
+        "ON e.time = json_extract(k.value, '$[0]') AND e.id = json_extract(k.value, '$[1]')"
+    )
+    return sa.text(sql), {"keys": orjson.dumps(keys).decode()}
 
 
 def write_batch(
@@ -118,15 +164,18 @@ def write_batch(
     for _attempt in range(ATTEMPTS):
         try:
             with db.begin() as conn:
-                existing = stored_ids(conn, [it.event.id for it in items])
-                new = [it for it in items if it.event.id not in existing]
+                as_time = time_value(conn)
+                times = [as_time(it.event.time) for it in items]
+                existing = stored_ids(conn, items, times)
+                new = [(it, t) for it, t in zip(items, times, strict=True) if it.event.id not in existing]
                 now = clock.now()
-                resolution = resolver.resolve(conn, [it.event for it in new], now=now, actor=actor)
-                rows = [event_row(it, now) for it in new]
+                resolution = resolver.resolve(conn, [it.event for it, _ in new], now=now, actor=actor)
+                stored_now = as_time(now)
+                rows = [event_row(it, stored_now, t) for it, t in new]
                 if insert_ignore(conn, events, COLUMNS, rows, ready=READY) != len(rows):
                     raise ConcurrentWrite("events were stored by another writer")
                 usage = UsageBatch()
-                for it in new:
+                for it, _ in new:
                     usage.add(it.event)
                 usage.write(conn)
         except ConcurrentWrite:
@@ -134,5 +183,5 @@ def write_batch(
                 it.event.identity_id = None
             continue
         resolver.commit(resolution)
-        return BatchResult({it.event.id for it in new}, len(resolution.discovered))
+        return BatchResult({it.event.id for it, _ in new}, len(resolution.discovered))
     raise StoreError(f"a batch of {len(items)} events kept conflicting with another writer")

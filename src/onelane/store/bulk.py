@@ -9,6 +9,7 @@ tuples (SQLite) or dicts (psycopg). Same SQL, same types, on both databases.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Any
 
@@ -45,7 +46,11 @@ def execute_rows(
     if not rows:
         return 0
     compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
-    processors = {k: p for k, p in compiled._bind_processors.items() if k not in ready and p is not None}
+    processors = {
+        k: fast_datetime(p) if isinstance(compiled.binds[k].type, sa.DateTime) else p
+        for k, p in compiled._bind_processors.items()
+        if k not in ready and p is not None
+    }
     to_params = _converter(list(columns), compiled.positiontup if compiled.positional else None, processors)
     sql = str(compiled)
     cursor = conn.connection.cursor()
@@ -99,3 +104,24 @@ def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return last[1]
 
     return convert
+
+
+_PROBES = (
+    datetime(2024, 6, 1, 12, 30, 5, 123456, tzinfo=UTC),
+    datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
+    datetime(2024, 12, 31, 23, 59, 59),
+)
+
+
+def fast_datetime(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLite's DATETIME text from ``datetime.isoformat`` (in C) rather than a ``%`` format
+    of seven fields; used only where it gives exactly what ``proc`` gives."""
+
+    def fast(value: Any) -> Any:
+        if type(value) is datetime:
+            return value.isoformat(" ", "microseconds")[:26]
+        return proc(value)
+
+    if all(fast(probe) == proc(probe) for probe in _PROBES):
+        return fast
+    return proc

@@ -126,10 +126,16 @@ audit_log = sa.Table(
 
 # -- identity activity (events/) -------------------------------------------------------
 
+# An event is stored once per (time, id): events arrive roughly in time order, so this key
+# is appended to, where a key on the random id alone would touch a new index page per
+# event. An event whose time was inferred (the ingest time) is kept once per id instead.
 events = sa.Table(
     "events",
     metadata,
-    sa.Column("id", sa.String(256), primary_key=True),
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("id", sa.String(256), nullable=False),
     sa.Column("time", When, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("action", sa.Text, nullable=False),
@@ -151,8 +157,16 @@ events = sa.Table(
     sa.Column("account", sa.String(128)),
     sa.Column("raw", Json, nullable=False),
     sa.Column("ingested_at", When, nullable=False),
+    sa.Column("time_inferred", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("time", "id", name="uq_events_time_id"),
+    sa.Index(
+        "ux_events_inferred_id",
+        "id",
+        unique=True,
+        sqlite_where=sa.text("time_inferred"),
+        postgresql_where=sa.text("time_inferred"),
+    ),
     sa.Index("ix_events_identity_time", "identity_id", "time"),
-    sa.Index("ix_events_time", "time"),
     sa.Index("ix_events_credential_id", "credential_id"),
 )
 
