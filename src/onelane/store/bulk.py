@@ -106,6 +106,7 @@ def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+_SEEN_MAX = 16_384
 _PROBES = (
     datetime(2024, 6, 1, 12, 30, 5, 123456, tzinfo=UTC),
     datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
@@ -115,13 +116,25 @@ _PROBES = (
 
 def fast_datetime(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """SQLite's DATETIME text from ``datetime.isoformat`` (in C) rather than a ``%`` format
-    of seven fields; used only where it gives exactly what ``proc`` gives."""
+    of seven fields, used only where it gives exactly what ``proc`` gives; UTC times are
+    remembered, since events come many to the second."""
+    seen: dict[datetime, str] = {}
 
-    def fast(value: Any) -> Any:
+    def text(value: Any) -> Any:
         if type(value) is datetime:
             return value.isoformat(" ", "microseconds")[:26]
         return proc(value)
 
-    if all(fast(probe) == proc(probe) for probe in _PROBES):
+    def fast(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            found = seen.get(value)
+            if found is None:
+                if len(seen) >= _SEEN_MAX:
+                    seen.clear()
+                found = seen[value] = value.isoformat(" ", "microseconds")[:26]
+            return found
+        return text(value)
+
+    if all(text(probe) == proc(probe) for probe in _PROBES):
         return fast
     return proc
