@@ -112,8 +112,8 @@ def detect(
 ) -> None:
     """Read, normalise and detect over event files, and store the alerts.
 
-    Events are sorted by time in memory before detection (use ``onelane ingest`` for
-    streams). Records that cannot be normalised are reported and skipped.
+    Events are detected in time order (inputs larger than memory are sorted on disk).
+    Records that cannot be normalised are reported and skipped.
     """
     import gc
 
@@ -134,7 +134,7 @@ def detect(
             errors.print(f"[yellow]rule skipped:[/yellow] {problem.message}", highlight=False)
         if not detector.engine.rules and detector.behaviour is None:
             raise ConfigError("no rules to run")
-        events, bad = read_events(files, format)
+        events, counts = read_events(files, format)
         # as in ingest: the cyclic collector paused, the young generations swept per batch
         with paused_gc():
             for i, event in enumerate(events, 1):
@@ -149,6 +149,6 @@ def detect(
         return
     print_table([a.to_dict() for a in alerts], COLUMNS, title=f"{len(alerts)} alerts")
     console.print(
-        f"{len(events)} events ({bad} skipped): {summary.created} alerts created, "
+        f"{counts.events} events ({counts.skipped} skipped): {summary.created} alerts created, "
         f"{summary.updated} updated, {summary.unchanged} already recorded"
     )

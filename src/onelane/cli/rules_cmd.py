@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,7 +174,7 @@ def match(
         ruleset = load_pack(rules or (), builtin=not no_builtin)
         engine = Engine(ruleset)
         correlator = Correlator(ruleset, engine)
-        events, bad = read_events(files, format)
+        events, counts = read_events(files, format)
         rows: list[dict[str, Any]] = []
         for event in events:
             found = engine.match(event.raw, event.logsource, include_silenced=True)
@@ -198,7 +200,7 @@ def match(
             for r in rows
         ],
         ("time", "rule_id", "type", "level", "title", "events"),
-        title=f"{len(rows)} matches in {len(events)} events ({bad} skipped)",
+        title=f"{len(rows)} matches in {counts.events} events ({counts.skipped} skipped)",
     )
 
 
@@ -208,19 +210,31 @@ def _row(
     return {"time": time, "rule_id": rule_id, "title": title, "level": level, "type": kind, "events": events}
 
 
-def read_events(files: list[Path], format: str) -> tuple[list[Event], int]:
-    """Every event in ``files``, sorted by time, and how many records were skipped (each
-    reported on stderr with its file and line)."""
+@dataclass(slots=True)
+class ReadCounts:
+    """Counted as the events of :func:`read_events` are consumed."""
+
+    events: int = 0
+    skipped: int = 0
+
+
+def read_events(files: list[Path], format: str) -> tuple[Iterator[Event], ReadCounts]:
+    """The events in ``files`` in time order (inputs larger than memory are sorted on
+    disk), and their counts; each skipped record is reported on stderr with its file and
+    line."""
+    from onelane.events.order import in_time_order
     from onelane.events.reader import normalize_records, read_records
 
-    events: list[Event] = []
-    bad = 0
-    for path in files:
-        for item in normalize_records(read_records(path), format):
-            if isinstance(item, EventError):
-                bad += 1
-                errors.print(f"[yellow]skipped:[/yellow] {item.message}", highlight=False)
-            else:
-                events.append(item)
-    events.sort(key=lambda e: e.time)
-    return events, bad
+    counts = ReadCounts()
+
+    def normalised() -> Iterator[Event]:
+        for path in files:
+            for item in normalize_records(read_records(path), format):
+                if isinstance(item, EventError):
+                    counts.skipped += 1
+                    errors.print(f"[yellow]skipped:[/yellow] {item.message}", highlight=False)
+                else:
+                    counts.events += 1
+                    yield item
+
+    return in_time_order(normalised()), counts
