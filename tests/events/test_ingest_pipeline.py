@@ -213,6 +213,15 @@ def test_prune_deletes_old_events_in_batches_and_is_audited(any_db: Database, cl
         assert record.details["deleted"] == 7
 
 
+def test_prune_keeps_a_newer_event_that_shares_an_old_ones_id(any_db: Database, clock: FixedClock) -> None:
+    _run(any_db, clock, jsonl([cloudtrail(event_id="same", time="2026-03-01T00:00:00Z")]))
+    _run(any_db, clock, jsonl([cloudtrail(event_id="same", time="2026-05-31T00:00:00Z")]))
+    assert prune(any_db, clock=clock, actor="test", days=30).deleted == 1
+    with any_db.connect() as conn:
+        (kept,) = list_events(conn)
+    assert kept.id == "same" and kept.time.month == 5
+
+
 def test_rejects_of_http_are_bounded(db: Database, clock: FixedClock) -> None:
     sink = RejectList(limit=2)
     summary = _run(db, clock, b"nope\n" * 5, rejects=sink)

@@ -87,8 +87,9 @@ def prune(
     deleted = 0
     while True:
         with db.begin() as conn:
-            ids = sa.select(events.c.id).where(old).limit(batch).scalar_subquery()
-            done = conn.execute(events.delete().where(events.c.id.in_(ids))).rowcount
+            # by sequence number: one id may also name a newer event (see tables.events)
+            seqs = sa.select(events.c.seq).where(old).order_by(events.c.time).limit(batch).scalar_subquery()
+            done = conn.execute(events.delete().where(events.c.seq.in_(seqs))).rowcount
         deleted += max(done, 0)
         if done < batch:
             break
