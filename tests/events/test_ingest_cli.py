@@ -80,15 +80,20 @@ def test_unknown_format_and_missing_path_fail_clearly(url: str, tmp_path: Path) 
 
 def test_events_list_and_prune(url: str, tmp_path: Path) -> None:
     source = tmp_path / "e.jsonl"
-    source.write_bytes(jsonl([cloudtrail(time="2020-01-01T00:00:00Z"), cloudtrail(name="ListBuckets")]))
+    other_key = cloudtrail(name="GetObject", key="AKIAOTHERKEY00000000", time="2020-01-02T00:00:00Z")
+    source.write_bytes(
+        jsonl([cloudtrail(time="2020-01-01T00:00:00Z"), cloudtrail(name="ListBuckets"), other_key])
+    )
     _ok("ingest", str(source), "--db", url, "--json")
+    by_key = json.loads(_ok("events", "list", "--credential", "AKIAOTHERKEY00000000", "--json", "--db", url))
+    assert [e["credential_id"] for e in by_key] == ["AKIAOTHERKEY00000000"]
     listed = json.loads(_ok("events", "list", "--action", "s3:List*", "--json", "--db", url))
     assert [e["action"] for e in listed] == ["s3:ListBuckets"]
     mine = json.loads(_ok("events", "list", "--identity", "AKIAIOSFODNN7EXAMPLE", "--json", "--db", url))
-    assert len(mine) == 2
+    assert len(mine) == 3  # the same user, with both of its keys
     assert json.loads(_ok("events", "list", "--since", "1h", "--json", "--db", url)) == []
-    assert json.loads(_ok("events", "prune", "--dry-run", "--json", "--db", url))["deleted"] == 2
-    assert json.loads(_ok("events", "prune", "--days", "1000", "--json", "--db", url))["deleted"] == 1
+    assert json.loads(_ok("events", "prune", "--dry-run", "--json", "--db", url))["deleted"] == 3
+    assert json.loads(_ok("events", "prune", "--days", "1000", "--json", "--db", url))["deleted"] == 2
     assert _count(url) == 1
     assert "list" in _ok("events", "--help")
 

@@ -30,6 +30,10 @@ def list_(
     identity: Annotated[
         str | None, typer.Option(help="Only events of this identity (id or any external id).")
     ] = None,
+    credential: Annotated[
+        str | None,
+        typer.Option(help="Only events made with this credential (access key id, token id)."),
+    ] = None,
     action: Annotated[
         str | None, typer.Option(help="Only this action, e.g. iam:CreateAccessKey; * is a wildcard.")
     ] = None,
@@ -48,7 +52,14 @@ def list_(
         database = open_db(db)
         with database.connect() as conn:
             ident = repo.resolve_id(conn, identity) if identity else None
-            found = list_events(conn, identity_id=ident, action=action, since=after, limit=limit or None)
+            found = list_events(
+                conn,
+                identity_id=ident,
+                credential_id=credential,
+                action=action,
+                since=after,
+                limit=limit or None,
+            )
     if json:
         print_json([e.to_dict() for e in found])
         return

@@ -134,6 +134,7 @@ def list_events(
     conn: Connection,
     *,
     identity_id: str | None = None,
+    credential_id: str | None = None,
     action: str | None = None,
     since: datetime | None = None,
     limit: int | None = 100,
@@ -142,6 +143,8 @@ def list_events(
     query = sa.select(events).order_by(events.c.time.desc(), events.c.id)
     if identity_id:
         query = query.where(events.c.identity_id == identity_id)
+    if credential_id:
+        query = query.where(events.c.credential_id == credential_id)
     if action:
         if "*" in action:
             escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
