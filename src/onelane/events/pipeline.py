@@ -44,7 +44,7 @@ from onelane.gcpause import paused_gc
 from onelane.store.db import Database
 from onelane.types import Clock
 
-BATCH_SIZE = 20_000  # larger batches dirty fewer index pages per row (random event ids)
+BATCH_SIZE = 20_000  # larger batches share index and usage pages among more events
 QUEUED_BATCHES = 2  # batches normalised ahead of the writer; bounds memory
 SWEEP_EVERY = 16  # batches between sweeps of the young generations (see flush)
 TIME_RETRIES = 3

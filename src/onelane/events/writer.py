@@ -1,9 +1,9 @@
 """Write one batch of normalised events: resolve, store, update usage, in one transaction.
 
 A batch is committed as a whole or not at all, so what :func:`write_batch` reports as
-stored is durable. Event ids already stored are skipped (``ON CONFLICT DO NOTHING``
-guards against a concurrent writer; when one is detected the batch is rolled back and
-written again).
+stored is durable. Events already stored (the same time and id, see ``tables.events``)
+are skipped; ``ON CONFLICT DO NOTHING`` guards against a concurrent writer, and when one
+is detected the batch is rolled back and written again.
 """
 
 from __future__ import annotations
