@@ -18,7 +18,7 @@ from onelane.cli.options import (
     print_table,
     reported,
 )
-from onelane.cli.rules_cmd import FormatOption, NoBuiltinOption, RulesOption, read_events
+from onelane.cli.rules_cmd import FormatOption, GeoipOption, NoBuiltinOption, RulesOption, read_events
 from onelane.clock import SystemClock
 from onelane.detect.models import SEVERITIES, STATUSES
 from onelane.errors import ConfigError
@@ -107,6 +107,7 @@ def detect(
     rules: RulesOption = None,
     no_builtin: NoBuiltinOption = False,
     no_behaviour: Annotated[bool, typer.Option("--no-behaviour", help="Run the rules only.")] = False,
+    geoip: GeoipOption = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -118,6 +119,7 @@ def detect(
     import gc
 
     from onelane.detect.facts import InventoryFacts
+    from onelane.detect.geoip import behaviour_config
     from onelane.detect.pipeline import Detector
     from onelane.detect.store import save_alerts
     from onelane.gcpause import paused_gc
@@ -127,7 +129,7 @@ def detect(
         detector = Detector(
             rules=rules or (),
             builtin=not no_builtin,
-            behaviour=not no_behaviour,
+            behaviour=False if no_behaviour else behaviour_config(geoip),
             facts=InventoryFacts(database),
         )
         for problem in detector.errors:

@@ -23,6 +23,7 @@ from onelane.cli.options import (
     print_table,
     reported,
 )
+from onelane.cli.rules_cmd import GeoipOption
 from onelane.clock import SystemClock
 from onelane.config import DEFAULT_DIR
 from onelane.errors import EventError
@@ -88,13 +89,14 @@ def register(root: typer.Typer) -> None:
                 "--rules", help="Extra Sigma rule folder (repeatable), loaded beside the bundled pack."
             ),
         ] = None,
+        geoip: GeoipOption = None,
         db: DbOption = None,
         json: JsonOption = False,
     ) -> None:
         """Ingest identity activity: CloudTrail, Okta, GitHub, Kubernetes audit, Entra, OCSF.
 
-        Idempotent: events are keyed by their id, so ingesting the same files again stores
-        nothing new. Events are stored in batches, each one transaction, committed before
+        Idempotent: an event is known by its time and id, so ingesting the same files again
+        stores nothing new. Events are stored in batches, each one transaction, committed before
         it is counted as stored. A malformed record is reported with file and line and
         written to the rejects file; it never stops the rest.
         """
@@ -106,7 +108,7 @@ def register(root: typer.Typer) -> None:
                 raise fail(f"no such file or directory: {', '.join(missing)}")
             database = open_db(db)
             clock = SystemClock()
-            alerting = _alerting(database, clock, rules or []) if detect else None
+            alerting = _alerting(database, clock, rules or [], geoip) if detect else None
             sink = RejectsFile(rejects or default_rejects_path(clock))
             records: Iterator[RawRecord | EventError] = itertools.chain.from_iterable(
                 read_records(p) for p in paths
@@ -157,12 +159,13 @@ def register(root: typer.Typer) -> None:
             )
 
 
-def _alerting(database: Database, clock: SystemClock, rules: list[Path]) -> AlertingSink:
+def _alerting(database: Database, clock: SystemClock, rules: list[Path], geoip: Path | None) -> AlertingSink:
     from onelane.detect.facts import InventoryFacts
+    from onelane.detect.geoip import behaviour_config
     from onelane.detect.pipeline import Detector
     from onelane.detect.stream import AlertingSink
 
-    detector = Detector(rules=rules, facts=InventoryFacts(database))
+    detector = Detector(rules=rules, facts=InventoryFacts(database), behaviour=behaviour_config(geoip))
     for problem in detector.errors:
         errors.print(f"[yellow]rule skipped:[/yellow] {problem.message}", highlight=False)
     return AlertingSink(database, detector, clock)

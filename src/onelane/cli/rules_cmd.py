@@ -24,6 +24,14 @@ RulesOption = Annotated[
     ),
 ]
 NoBuiltinOption = Annotated[bool, typer.Option("--no-builtin", help="Leave out the bundled rule pack.")]
+GeoipOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--geoip",
+        help="A city-level MaxMind DB (.mmdb) file, e.g. GeoLite2-City; turns on impossible travel. Also $ONELANE_GEOIP_DB.",
+        show_default=False,
+    ),
+]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="Event source format, or auto.")]
 
 

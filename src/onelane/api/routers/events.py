@@ -44,12 +44,14 @@ class _Ingestion:
 
     def __init__(self, st: AppState) -> None:
         from onelane.detect.facts import InventoryFacts
+        from onelane.detect.geoip import behaviour_config
         from onelane.detect.pipeline import Detector
         from onelane.detect.stream import AlertingSink
 
         self.resolver = Resolver()
         self.lock = threading.Lock()
-        self.alerting = AlertingSink(st.db, Detector(facts=InventoryFacts(st.db)), st.clock)
+        detector = Detector(facts=InventoryFacts(st.db), behaviour=behaviour_config())  # $ONELANE_GEOIP_DB
+        self.alerting = AlertingSink(st.db, detector, st.clock)
 
 
 def _ingestion(request: Request, st: AppState) -> _Ingestion:
