@@ -96,6 +96,42 @@ def test_index_picks_a_field_bound_in_every_conjunct(tmp_path: Path) -> None:
     ) == ["b", "c", "d"]
 
 
+def test_a_rule_found_under_one_value_is_tested_for_that_value_only(tmp_path: Path) -> None:
+    # the index settles the indexed field's equality tests; every other test still runs
+    write(
+        tmp_path / "r.yml",
+        rule(
+            "branches",
+            "aws",
+            "cloudtrail",
+            {"s1": {"eventName": "A", "x": 1}, "s2": {"eventName": "B", "y": 2}, "condition": "s1 or s2"},
+        ),
+        rule(
+            "mixed",
+            "aws",
+            "cloudtrail",
+            {
+                "s": {"eventName": ["Abc", "B"]},
+                "t": {"eventName|startswith": "ab"},
+                "u": {"x": 1},
+                "condition": "s and t and not u",
+            },
+        ),
+    )
+    engine = Engine(load_rules(tmp_path))
+    assert [f.field for f in engine.route(("aws", "cloudtrail")).fields] == ["eventName"]
+
+    def titles(record: dict[str, Any]) -> list[str]:
+        return sorted(m.title for m in engine.match(record, ("aws", "cloudtrail")))
+
+    assert titles({"eventName": "a", "x": 1}) == ["branches"]
+    assert titles({"eventName": "a", "y": 2}) == []
+    assert titles({"eventName": "B", "y": 2}) == ["branches"]
+    assert titles({"eventName": "ABC"}) == ["mixed"]
+    assert titles({"eventName": "abc", "x": 1}) == []
+    assert titles({"eventName": ["b", "abc"], "y": 2}) == ["branches", "mixed"]
+
+
 def test_match_carries_rule_metadata_and_attack_ids(tmp_path: Path) -> None:
     write(
         tmp_path / "r.yml",

@@ -29,7 +29,8 @@ ACTIVE_STATUSES = ("open", "acknowledged")
 SOURCES = ("sigma", "correlation", "behaviour")
 MAX_EVIDENCE = 50
 
-_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+"""Severity name -> 0 (informational) to 4 (critical); ``severity_rank`` ranks others as medium."""
 _ATTACK = re.compile(r"^attack\.(t\d{4}(?:\.\d{3})?)$", re.IGNORECASE)
 _ATLAS = re.compile(r"^atlas\.(aml\.t\d{4}(?:\.\d{3})?)$", re.IGNORECASE)
 _NHI = re.compile(r"^owasp\.(nhi(?:[1-9]|10))$", re.IGNORECASE)
@@ -37,7 +38,7 @@ _NHI = re.compile(r"^owasp\.(nhi(?:[1-9]|10))$", re.IGNORECASE)
 
 def severity_rank(severity: str) -> int:
     """0 (informational) to 4 (critical); an unknown name ranks as medium."""
-    return _RANK.get(severity, 2)
+    return SEVERITY_RANK.get(severity, 2)
 
 
 def raise_severity(severity: str, steps: int = 1) -> str:
@@ -101,7 +102,7 @@ class Alert:
     id: str = field(default_factory=lambda: new_id("alr"))
 
     def __post_init__(self) -> None:
-        if self.severity not in _RANK:
+        if self.severity not in SEVERITY_RANK:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {self.severity!r}")
         if not self.suppression_key:
             self.suppression_key = suppression_key(self.rule_id, self.identity, self.credential_id)

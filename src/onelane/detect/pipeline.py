@@ -27,15 +27,17 @@ correlation's key is rule + identity + its group values.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from onelane.detect.behaviour import AGENT, HUMAN, MACHINE, BehaviourAnalytics, BehaviourConfig
 from onelane.detect.behaviour.features import kind_from_actor
 from onelane.detect.facts import FactsLookup, IdentityFacts
 from onelane.detect.models import (
     MAX_EVIDENCE,
+    SEVERITY_RANK,
     Alert,
     Subject,
     add_evidence,
@@ -46,7 +48,8 @@ from onelane.detect.models import (
 )
 from onelane.detect.rulepack import load_pack
 from onelane.detect.sensitivity import Sensitivity, default_sensitivity
-from onelane.detect.sigma import CompiledRule, CorrelationMatch, Correlator, Engine, RuleSet
+from onelane.detect.sigma import CompiledRule, CorrelationMatch, Correlator, Engine, Match, RuleSet
+from onelane.detect.sigma.engine import LogSource
 from onelane.detect.sigma.fields import Getter, make_getter, text_of
 from onelane.errors import RuleError
 from onelane.events.models import Event
@@ -61,8 +64,10 @@ class _Plan:
         "by",
         "feeds",
         "level",
+        "match",
         "nhi",
         "output",
+        "quoted",
         "raisable",
         "raised",
         "raised_rank",
@@ -74,8 +79,10 @@ class _Plan:
     )
 
     def __init__(self, rule: CompiledRule, feeds: bool) -> None:
+        self.match: Match = rule.match
         self.rule_id = rule.id
         self.title = rule.title
+        self.quoted = repr(rule.title)
         self.level = rule.level
         self.output = rule.output
         self.feeds = feeds
@@ -136,7 +143,13 @@ class Detector:
         self.events = 0
         feeds = self.correlator.feeding_rules()
         self._plans: dict[int, _Plan] = {id(r): _Plan(r, id(r) in feeds) for r in self.engine.rules}
-        self._subjects: OrderedDict[str, tuple[Subject, str]] = OrderedDict()
+        # the matching plans of each log source (engine.matcher), built on first use
+        self._matchers: dict[LogSource, Callable[[Any], list[_Plan]]] = {}
+        # event id -> (identity, identity id, external ids, credential, kind) of events that
+        # fed a correlation, for matches measured later by flush()
+        self._subjects: OrderedDict[str, tuple[str, str | None, tuple[str, ...], str | None, str]] = (
+            OrderedDict()
+        )
         # suppression keys already built: credential -> (identity, {rule id: key}), and
         # (correlation, identity, group) -> key; a repeat hit reuses its key
         self._keys: dict[str, tuple[str, dict[str, str]]] = {}
@@ -147,54 +160,19 @@ class Detector:
         """The alerts ``event`` raised or updated (merged ones are the same objects)."""
         self.events += 1
         facts = self.facts(event) if self.facts is not None else None
-        kind = _kind(event, facts)
+        kind = kind_from_actor(event) if facts is None else _kind(event, facts)
         raw = event.raw
         found: list[Alert] = []
         if raw:
             logsource = event.logsource
-            matches = self.engine.match(raw, logsource, include_silenced=True)
-            if matches:
-                plans = self._plans
-                book = self.book
-                feeds = False
-                weight = -1
-                strict = kind in _STRICT
+            matcher = self._matchers.get(logsource)
+            if matcher is None:
+                matcher = self._matchers[logsource] = self.engine.matcher(logsource, True, self._plan_of)
+            hits = matcher(raw)
+            if hits:
                 identity = _identity(event)
-                keys = self._keys_of(identity, event.credential_id or "-")
-                for m in matches:
-                    plan = plans[id(m.rule)]
-                    if plan.feeds:
-                        feeds = True
-                    if not plan.output:
-                        continue
-                    raised = False
-                    if strict and plan.raisable:
-                        if weight < 0:
-                            weight = self.sensitivity.weight(event.action)
-                        raised = weight >= 2
-                    key = None
-                    if plan.by is None:
-                        # the common case: a repeat hit on a held alert, updated in place
-                        key = keys.get(plan.rule_id)
-                        if key is None:
-                            key = keys[plan.rule_id] = (
-                                f"{plan.rule_id}|{identity}|{event.credential_id or '-'}"
-                            )
-                        held = book.get(key)
-                        if held is not None and (plan.raised_rank if raised else plan.rank) <= severity_rank(
-                            held.severity
-                        ):
-                            self._touch(key, held, event)
-                            found.append(held)
-                            continue
-                    found.append(self._sigma_hit(event, plan, kind, raised, key))
-                if feeds:
-                    subject = _subject(event)
-                    self._remember(event.id, subject, kind)
-                    for cm in self.correlator.observe(
-                        raw, logsource, event.time.timestamp(), event.id, matches=matches
-                    ):
-                        found.append(self._correlation_hit(cm, subject, kind))
+                if self._sigma_hits(event, kind, identity, hits, found):
+                    self._correlate(event, kind, identity, raw, logsource, hits, found)
         if self.behaviour is not None:
             more = self.behaviour.observe(event, kind, facts)
             if more:
@@ -211,6 +189,65 @@ class Detector:
             return unique
         return found
 
+    def _sigma_hits(
+        self, event: Event, kind: str, identity: str, hits: list[_Plan], found: list[Alert]
+    ) -> bool:
+        """Alert on the rules ``event`` matched (into ``found``); whether one feeds a correlation."""
+        book = self.book
+        feeds = False
+        weight = -1
+        strict = kind in _STRICT
+        credential = event.credential_id or "-"
+        memo = self._keys.get(credential)
+        keys = memo[1] if memo is not None and memo[0] == identity else self._keys_of(identity, credential)
+        for plan in hits:
+            if plan.feeds:
+                feeds = True
+            if not plan.output:
+                continue
+            raised = False
+            if strict and plan.raisable:
+                if weight < 0:
+                    weight = self.sensitivity.weight(event.action)
+                raised = weight >= 2
+            key = None
+            if plan.by is None:
+                # the common case: a repeat hit on a held alert, updated in place
+                key = keys.get(plan.rule_id)
+                if key is None:
+                    key = keys[plan.rule_id] = f"{plan.rule_id}|{identity}|{credential}"
+                held = book.get(key)
+                if held is not None and (plan.raised_rank if raised else plan.rank) <= SEVERITY_RANK.get(
+                    held.severity, 2
+                ):
+                    self._touch(key, held, event)
+                    found.append(held)
+                    continue
+            found.append(self._sigma_hit(event, plan, kind, identity, raised, key))
+        return feeds
+
+    def _correlate(
+        self,
+        event: Event,
+        kind: str,
+        identity: str,
+        raw: dict[str, Any],
+        logsource: LogSource,
+        hits: list[_Plan],
+        found: list[Alert],
+    ) -> None:
+        """Feed the correlations the matched rules feed (into ``found``: their alerts)."""
+        self._remember(event.id, (identity, event.identity_id, event.actor.ids, event.credential_id, kind))
+        matches = [plan.match for plan in hits if plan.feeds]
+        completed = self.correlator.observe(raw, logsource, event.time.timestamp(), event.id, matches=matches)
+        if completed:
+            subject = Subject(identity, event.identity_id, event.actor.ids, event.credential_id)
+            for cm in completed:
+                found.append(self._correlation_hit(cm, subject, kind))
+
+    def _plan_of(self, rule: CompiledRule) -> _Plan:
+        return self._plans[id(rule)]
+
     def run(self, events: Iterable[Event]) -> list[Alert]:
         """Process every event, flush, and return all alerts held."""
         for event in events:
@@ -225,7 +262,10 @@ class Detector:
             found = next((self._subjects[e] for e in reversed(cm.event_ids) if e in self._subjects), None)
             if found is None:
                 continue
-            out.append(self._correlation_hit(cm, found[0], found[1]))
+            identity, identity_id, external_ids, credential, kind = found
+            out.append(
+                self._correlation_hit(cm, Subject(identity, identity_id, external_ids, credential), kind)
+            )
         return out
 
     def alerts(self) -> list[Alert]:
@@ -242,7 +282,7 @@ class Detector:
         """Fold a repeat hit into the held alert in place (the fast path), if one exists
         that is at least this severe; None when a new alert must be built."""
         held = self.book.get(key)
-        if held is None or severity_rank(severity) > severity_rank(held.severity):
+        if held is None or SEVERITY_RANK.get(severity, 2) > SEVERITY_RANK.get(held.severity, 2):
             return None
         self._touch(key, held, event)
         return held
@@ -285,10 +325,11 @@ class Detector:
             found = self._keys[credential] = (identity, {})
         return found[1]
 
-    def _sigma_hit(self, event: Event, plan: _Plan, kind: str, raised: bool, key: str | None = None) -> Alert:
+    def _sigma_hit(
+        self, event: Event, plan: _Plan, kind: str, identity: str, raised: bool, key: str | None = None
+    ) -> Alert:
         """A hit that did not fold into a held alert by its default key (``key``, when the
         rule uses that key)."""
-        identity = _identity(event)
         if key is None:
             if plan.by is None:
                 key = f"{plan.rule_id}|{identity}|{event.credential_id or '-'}"
@@ -316,7 +357,7 @@ class Detector:
                 evidence=[event.id],
                 first_seen=event.time,
                 last_seen=event.time,
-                reason=f"Sigma rule {plan.title!r} matched {event.action} by {identity}{note}",
+                reason=f"Sigma rule {plan.quoted} matched {event.action} by {identity}{note}",
                 source="sigma",
                 suppression_key=key,
                 details={"level": plan.level, "kind": kind, "action": event.action},
@@ -376,9 +417,9 @@ class Detector:
             )
         )
 
-    def _remember(self, event_id: str, subject: Subject, kind: str) -> None:
+    def _remember(self, event_id: str, who: tuple[str, str | None, tuple[str, ...], str | None, str]) -> None:
         subjects = self._subjects
-        subjects[event_id] = (subject, kind)
+        subjects[event_id] = who
         if len(subjects) > self.max_subjects:
             subjects.popitem(last=False)
 
@@ -408,10 +449,6 @@ def _identity(event: Event) -> str:
         return ids[0]
     actor = event.actor
     return f"{event.source}:{actor.type}:{actor.name or 'unknown'}"
-
-
-def _subject(event: Event) -> Subject:
-    return Subject(_identity(event), event.identity_id, event.actor.ids, event.credential_id)
 
 
 def _part_getter(part: str) -> Getter | None:

@@ -43,7 +43,7 @@ from onelane.detect.behaviour.features import (
 from onelane.detect.behaviour.places import SERVICE_PLACE as _SERVICE_PLACE  # "an AWS service"
 from onelane.detect.behaviour.places import use_place
 from onelane.detect.behaviour.sessions import Session, Sessions
-from onelane.detect.behaviour.state import LRU, Profile, add, contains
+from onelane.detect.behaviour.state import LRU, Profile, add
 from onelane.detect.facts import IdentityFacts
 from onelane.detect.models import Alert
 from onelane.detect.sensitivity import Sensitivity, default_sensitivity
@@ -72,7 +72,9 @@ class BehaviourAnalytics(AlertBuilder):
         self.recent_networks: LRU[int, tuple[str, float]] = LRU(cfg.max_recent_networks)
         # credential -> the verdicts of its current session (sessions.py)
         self.sessions = Sessions(cfg.max_credentials)
-        self._actions: dict[str, tuple[int, int]] = {}
+        # action -> (64-bit key, sensitivity weight, the key's share of a transition key)
+        self._actions: dict[str, tuple[int, int, int]] = {}
+        self._dormant_after = cfg.dormant_days * DAY
         # no burst below this many calls in a minute, whatever the kind and baseline
         self._burst_min = min(cfg.burst_floor, cfg.burst_floor_human, cfg.burst_cap - 1)
         self.absorb: Absorb | None = None
@@ -102,13 +104,13 @@ class BehaviourAnalytics(AlertBuilder):
                     out.append(self._dormant(event, principal, kind, gap, "the inventory"))
         else:
             profiles.move_to_end(principal)
-            if ts - profile.last_ts >= cfg.dormant_days * DAY:
+            if ts - profile.last_ts >= self._dormant_after:
                 out.append(self._dormant(event, principal, kind, ts - profile.last_ts, "its activity"))
 
-        found = self._actions.get(action)
-        if found is None:
-            found = self._action(action)
-        akey, weight = found
+        entry = self._actions.get(action)
+        if entry is None:
+            entry = self._action(action)
+        akey, weight, _ = entry
         credential = event.credential_id
         address = event.src_ip
         user_agent = event.user_agent
@@ -139,7 +141,7 @@ class BehaviourAnalytics(AlertBuilder):
         interactive = agent.interactive or action in _CONSOLE_ACTIONS or bool(session.get("console"))
 
         # where the action, the network and the transition sit in the profile's sorted sets:
-        # looked up once, used for novelty and for learning
+        # each searched once, used for novelty and for learning
         actions = profile.actions
         a_at = bisect_left(actions, akey)
         new_action = a_at == len(actions) or actions[a_at] != akey
@@ -149,12 +151,18 @@ class BehaviourAnalytics(AlertBuilder):
         if place is not None and not (repeat and sess is not None and sess.net_known):
             n_at = bisect_left(networks, place[0])
             new_network = n_at == len(networks) or networks[n_at] != place[0]
-        prev = profile.prev_action
-        tkey = ((prev * _GOLDEN) ^ akey) & _MASK if prev else 0
+        prev, _, prev_seed = profile.last_action
+        transitions = profile.transitions
+        new_transition = False
+        if prev:
+            tkey = prev_seed ^ akey
+            t_at = bisect_left(transitions, tkey)
+            new_transition = t_at == len(transitions) or transitions[t_at] != tkey
 
         # bursts: count the minute; judge only past the lowest limit a burst can have
         minute = int(ts // 60)
-        if minute != profile.minute:
+        new_minute = minute != profile.minute
+        if new_minute:
             profile.close_minute()
             profile.minute = minute
             profile.minute_count = 0
@@ -174,21 +182,21 @@ class BehaviourAnalytics(AlertBuilder):
                     ts,
                     new_action,
                     new_network,
-                    tkey,
+                    new_transition,
                     out,
                 )
             else:  # a known action from a known network (the usual case): _drift without novelty
                 strict = kind in _STRICT
                 prev_novel, profile.prev_novel = profile.prev_novel, False
-                if not strict and weight >= cfg.person_sensitive_weight:
+                if not strict and weight >= cfg.person_sensitive_weight and ts <= profile.new_network_until:
                     self._person_recent_network(event, principal, profile, weight, place, ts, out)
                 if (
-                    prev
+                    new_transition
                     and not prev_novel
                     and prev != akey
                     and weight >= (cfg.sequence_weight_machine if strict else cfg.sequence_weight_human)
                 ):
-                    self._sequence_if_new(event, principal, profile, strict, weight, tkey, out)
+                    self._sequence_if_new(event, principal, profile, strict, weight, new_transition, out)
         if interactive and not profile.interactive:
             self._person_on_machine(event, principal, profile, kind, workload, agent, out)
         if credential and (place is not None or event.invoked_by):
@@ -204,7 +212,13 @@ class BehaviourAnalytics(AlertBuilder):
         if workload is not None and place is not None and not agent.interactive:
             self._shared_network(event, principal, workload, place[0], ts, out)
         elif workload is None and place is not None:
-            self.recent_networks.put(place[0], (principal, ts))
+            recent = self.recent_networks  # LRU.put, inlined
+            nets = recent.data
+            nets[place[0]] = (principal, ts)
+            nets.move_to_end(place[0])
+            if len(nets) > recent.cap:
+                nets.popitem(last=False)
+                recent.evicted += 1
         if facts is not None and weight >= 2 and facts.discovered and not facts.owner_id:
             category = self.sensitivity.classify(action)
             out.append(self._ownerless(event, principal, kind, weight, category_name(category)))
@@ -214,9 +228,9 @@ class BehaviourAnalytics(AlertBuilder):
         # learning
         if new_action and len(actions) < cfg.max_actions:
             actions.insert(a_at, akey)
-        if prev:
-            add(profile.transitions, tkey, cfg.max_transitions)
-        profile.prev_action = akey
+        if new_transition and len(transitions) < cfg.max_transitions:
+            transitions.insert(t_at, tkey)
+        profile.last_action = entry
         if new_network and place is not None and len(networks) < cfg.max_networks:
             networks.insert(n_at, place[0])
             new_network = False
@@ -224,7 +238,8 @@ class BehaviourAnalytics(AlertBuilder):
             sess.net_known = not new_network
         if agent.family_key and not repeat:
             add(profile.agents, agent.family_key, cfg.max_agents)
-        profile.hours |= 1 << int(ts // 3600 % 24)
+        if new_minute:  # a later event of the same minute is in the same hour
+            profile.hours |= 1 << int(ts // 3600 % 24)
         if interactive:
             profile.interactive = True
         profile.events += 1
@@ -236,9 +251,11 @@ class BehaviourAnalytics(AlertBuilder):
             profile.warm = True
         return out
 
-    def _action(self, action: str) -> tuple[int, int]:
-        """``(64-bit key, sensitivity weight)`` of an action, remembered."""
-        found = (hash(action) & _MASK, self.sensitivity.weight(action))
+    def _action(self, action: str) -> tuple[int, int, int]:
+        """``(64-bit key, sensitivity weight, seed)`` of an action, remembered; a transition
+        from it to an action of key ``k`` has the key ``seed ^ k``."""
+        key = hash(action) & _MASK
+        found = (key, self.sensitivity.weight(action), (key * _GOLDEN) & _MASK)
         if len(self._actions) >= _MAX_ACTIONS:
             self._actions.clear()
         self._actions[action] = found
@@ -257,16 +274,16 @@ class BehaviourAnalytics(AlertBuilder):
         ts: float,
         new_action: bool,
         new_network: bool,
-        tkey: int,
+        new_transition: bool,
         out: list[Alert],
     ) -> None:
-        """Novelty against a warm baseline; ``new_action``/``new_network`` were looked up
-        in the profile, ``tkey`` is the transition from the previous action (0: none)."""
+        """Novelty against a warm baseline; ``new_action``, ``new_network`` and
+        ``new_transition`` (from the previous action) were looked up in the profile."""
         cfg = self.config
         strict = kind in (MACHINE, AGENT)
         new_action = new_action and len(profile.actions) < cfg.max_actions
         new_network = new_network and len(profile.networks) < cfg.max_networks
-        prev = profile.prev_action
+        prev = profile.last_action[0]
         prev_novel, profile.prev_novel = profile.prev_novel, new_action
         if strict:
             if new_action:
@@ -278,7 +295,7 @@ class BehaviourAnalytics(AlertBuilder):
                 profile.new_network_until = ts + cfg.new_network_window
             self._person_recent_network(event, principal, profile, weight, place, ts, out)
         if prev and not new_action and not prev_novel and prev != akey:
-            self._sequence_if_new(event, principal, profile, strict, weight, tkey, out)
+            self._sequence_if_new(event, principal, profile, strict, weight, new_transition, out)
 
     def _person_recent_network(
         self,
@@ -305,17 +322,13 @@ class BehaviourAnalytics(AlertBuilder):
         profile: Profile,
         strict: bool,
         weight: int,
-        tkey: int,
+        new_transition: bool,
         out: list[Alert],
     ) -> None:
         """A weighty action reached by a transition the profile never made."""
         cfg = self.config
         needed = cfg.sequence_weight_machine if strict else cfg.sequence_weight_human
-        if (
-            weight >= needed
-            and len(profile.transitions) < cfg.max_transitions
-            and not contains(profile.transitions, tkey)
-        ):
+        if weight >= needed and len(profile.transitions) < cfg.max_transitions and new_transition:
             out.append(self._sequence(event, principal, profile, strict, weight))
 
     # ------------------------------------------------------------- bursts

@@ -58,6 +58,7 @@ _MACHINE_TYPES = frozenset(
     }
 )
 _SERVICE_TYPES = frozenset({"AWSService"})
+_KIND_OF_TYPE = {t: MACHINE for t in _MACHINE_TYPES} | {t: HUMAN for t in _HUMAN_TYPES}
 _AGENT_TYPES = frozenset({"Agent", "AIAgent"})
 _EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[a-z]{2,}$", re.IGNORECASE)
 _INSTANCE_SESSION = re.compile(r"^i-[0-9a-f]{8,17}$", re.IGNORECASE)
@@ -183,24 +184,24 @@ def kind_from_actor(event: Event) -> str:
     kind = actor.type
     if kind in _SERVICE_TYPES:
         return SERVICE
-    if kind in _AGENT_TYPES or event.session.get("agent"):
+    session = event.session
+    if kind in _AGENT_TYPES or session.get("agent"):
         return AGENT
     if kind == "AssumedRole":
-        issuer = str(event.session.get("issuer") or "")
-        name = str(event.session.get("name") or "")
+        issuer = str(session.get("issuer") or "")
+        name = str(session.get("name") or "")
         if (
             "/AWSReservedSSO_" in issuer
             or "AWSReservedSSO" in (actor.ids[0] if actor.ids else "")
             or _email_like(name)
-            or event.session.get("federated_provider")
-            or event.session.get("source_identity")
+            or session.get("federated_provider")
+            or session.get("source_identity")
         ):
             return HUMAN
         return MACHINE
-    if kind in _HUMAN_TYPES:
-        return HUMAN
-    if kind in _MACHINE_TYPES:
-        return MACHINE
+    found = _KIND_OF_TYPE.get(kind)
+    if found is not None:
+        return found
     if event.source == "okta" and kind == "User":
         return HUMAN
     return UNKNOWN

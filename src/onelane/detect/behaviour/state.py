@@ -23,13 +23,9 @@ from typing import Generic, TypeVar
 
 from onelane.detect.behaviour.features import iso_seconds
 
+NO_ACTION = (0, 0, 0)
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-def contains(keys: array[int], key: int) -> bool:
-    i = bisect_left(keys, key)
-    return i < len(keys) and keys[i] == key
 
 
 def add(keys: array[int], key: int, cap: int) -> bool:
@@ -54,6 +50,7 @@ class Profile:
         "first_ts",
         "hours",
         "interactive",
+        "last_action",
         "last_ts",
         "minute",
         "minute_count",
@@ -61,7 +58,6 @@ class Profile:
         "networks",
         "new_network_until",
         "place",
-        "prev_action",
         "prev_novel",
         "rate_mean",
         "rate_peak",
@@ -80,7 +76,8 @@ class Profile:
         self.events = 0
         self.warm = False
         self.interactive = False
-        self.prev_action = 0
+        # the previous action's (key, weight, seed) (analytics.py); key 0: none yet
+        self.last_action: tuple[int, int, int] = NO_ACTION
         self.prev_novel = False
         self.minute = -1
         self.minute_count = 0
@@ -108,7 +105,7 @@ class Profile:
         if count <= 0:
             return
         self.minutes += 1
-        n = min(self.minutes, 1000)
+        n = self.minutes if self.minutes < 1000 else 1000
         self.rate_mean += (count - self.rate_mean) / n
         if count > self.rate_peak:
             self.rate_peak = float(count)

@@ -8,7 +8,8 @@ generated:
   matcher (a ``frozenset`` membership, a ``startswith``/``endswith`` tuple, ...);
 * operands are ordered cheapest first (equality, then prefix/suffix, substring, regex,
   keyword search), which is safe because every leaf is a pure test;
-* a field read by several leaves is read once into a local; others are read inline.
+* a field read by several leaves is read once into a local; others are read inline, nested
+  fields too (``fields.getter_expr``).
 
 The result is the source of one ``def rule(e): return ...`` per rule, compiled with
 ``compile()``; the source is kept on the compiled rule for explanation and debugging.
@@ -30,7 +31,7 @@ from sigma.conditions import (
 )
 from sigma.rule import SigmaRule
 
-from onelane.detect.sigma.fields import MISSING, make_getter
+from onelane.detect.sigma.fields import MISSING, getter_expr
 from onelane.detect.sigma.modifiers import (
     Matcher,
     TextMatcher,
@@ -145,11 +146,7 @@ def compile_condition(trees: list[Node], name: str = "rule") -> CompiledConditio
     emitter = _Emitter()
     prelude = []
     for i, (fieldname, uses) in enumerate(sorted(counter.items())):
-        if "." in fieldname:
-            getter = emitter.const(make_getter(fieldname))
-            read = f"{getter}(e)"
-        else:
-            read = f"e.get({fieldname!r}, M)"
+        read = getter_expr(fieldname, "e", emitter.const)
         if uses > 1:
             prelude.append(f"    v{i} = {read}")
             emitter.access[fieldname] = f"v{i}"

@@ -47,6 +47,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule
@@ -82,8 +83,7 @@ def group_value(value: Any) -> Any:
     return text.lower() if text is not None else None
 
 
-def _ts(entry: _Entry) -> float:
-    return entry.ts
+_ts = attrgetter("ts")  # bisect key over entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +125,10 @@ class _Group:
 
 @dataclass
 class _Slot:
-    """One referenced rule of a correlation: how to read group values and the value field."""
+    """One referenced rule of a correlation: how to read group values and the value field
+    (slots reading the same fields share one ``group_getters`` tuple)."""
 
-    group_getters: list[Getter]
+    group_getters: tuple[Getter, ...]
     value_getter: Getter | None
     child_positions: list[int] | None = None  # for a child correlation: its group positions
     child_value_position: int | None = None
@@ -158,6 +159,7 @@ class _Node:
         self.value_field = cond.fieldref if self.kind == "value_count" else None
         if self.kind == "value_count" and not self.value_field:
             raise self.error("value_count needs condition.field")
+        self.level = rule.level.name.lower() if rule.level else None
         self.max_groups = max_groups
         self.max_events = max_events
         self.slots: list[_Slot] = []
@@ -173,6 +175,10 @@ class _Node:
         # so a window holding the whole group is measured without a pass over its entries
         self.by_slot = self.kind in ("temporal", "temporal_ordered")
         self.checks = tuple((_OPS[op], n) for op, n in self.conditions)
+        # temporal_ordered needing every stage (gt/gte only): one pass finds the chain
+        op, count = self.conditions[0]
+        need = max(0, math.floor(count) + 1 if op == "gt" else math.ceil(count))
+        self.full_chain = len(self.conditions) == 1 and op in ("gt", "gte") and need == self.nslots
 
     def error(self, message: str) -> RuleError:
         return RuleError(
@@ -255,7 +261,8 @@ class _Node:
 
     def evaluate(self, key: GroupKey, group: _Group, end: float) -> list[CorrelationMatch]:
         entries = group.entries
-        lo = bisect_left(entries, end - self.span, key=_ts) if entries[0].ts < end - self.span else 0
+        start = end - self.span
+        lo = bisect_left(entries, start, key=_ts) if entries[0].ts < start else 0
         hi = bisect_right(entries, end, key=_ts) if entries[-1].ts > end else len(entries)
         whole = lo == 0 and hi == len(entries)
         found = self.measure(entries if whole else entries[lo:hi], group.counts if whole else None)
@@ -287,7 +294,12 @@ class _Node:
             metric = len({e.value for e in window if e.value is not None})
         else:
             metric = len({e.slot for e in window})
-        if not self.passes(metric):
+        checks = self.checks
+        if len(checks) == 1:
+            check, n = checks[0]
+            if not check(metric, n):
+                return None
+        elif not self.passes(metric):
             return None
         if self.kind != "temporal_ordered":
             return metric, window
@@ -296,6 +308,8 @@ class _Node:
 
     def ordered_evidence(self, window: list[_Entry]) -> list[_Entry] | None:
         """Events chosen for each stage, or None when the order cannot be met."""
+        if self.full_chain:
+            return self._full_chain(window)
         op, count = self.conditions[0]
         partial = len(self.conditions) == 1 and op in ("gt", "gte")
         by_slot: dict[int, list[_Entry]] = {}  # each in window (time) order
@@ -329,6 +343,21 @@ class _Node:
         keep = {id(e) for entries in chosen.values() for e in entries}
         return [e for e in window if id(e) in keep]  # the window is in time order
 
+    def _full_chain(self, window: list[_Entry]) -> list[_Entry] | None:
+        """``_chain`` over every stage in rule order, in one pass over the time-ordered
+        window: stage ``k`` takes the slot-``k`` events at the earliest time after stage
+        ``k - 1``'s."""
+        times: list[float] = []
+        stages = self.nslots
+        previous = -math.inf
+        for e in window:
+            if e.slot == len(times) and e.ts > previous:
+                previous = e.ts
+                times.append(previous)
+                if len(times) == stages:
+                    return [e for e in window if times[e.slot] == e.ts]
+        return None
+
     @staticmethod
     def _chain(
         by_slot: dict[int, list[_Entry]], slots: tuple[int, ...], optional: bool
@@ -358,7 +387,7 @@ class _Node:
         match = CorrelationMatch(
             rule_id=self.key,
             title=rule.title,
-            level=rule.level.name.lower() if rule.level else None,
+            level=self.level,
             type=self.kind,
             group=tuple(zip(self.group_by, key, strict=True)),
             window_start=end - self.span,
@@ -402,7 +431,9 @@ class Correlator:
         self.engine = engine if engine is not None else Engine(ruleset)
         self.errors: list[RuleError] = []
         self.nodes: dict[int, _Node] = {}
-        self._by_base: dict[int, list[tuple[_Node, int]]] = {}
+        # compiled rule id -> the (correlation, slot index, slot) its hits feed
+        self._by_base: dict[int, list[tuple[_Node, int, _Slot]]] = {}
+        self._getters: dict[tuple[str, ...], tuple[Getter, ...]] = {}
         referenced_only: dict[int, bool] = {}
         for corr in ruleset.correlations:
             for ref in corr.referenced_rules:
@@ -428,12 +459,11 @@ class Correlator:
                 compiled = self.engine.by_sigma.get(id(target))
                 if compiled is None:
                     raise node.error(f"referenced rule {ref.reference!r} did not compile")
-                node.slots.append(
-                    _Slot(
-                        [make_getter(f) for f in group_fields],
-                        make_getter(value_field) if value_field else None,
-                    )
-                )
+                fields = tuple(group_fields)
+                getters = self._getters.get(fields)
+                if getters is None:
+                    getters = self._getters[fields] = tuple(make_getter(f) for f in fields)
+                node.slots.append(_Slot(getters, make_getter(value_field) if value_field else None))
                 links.append((i, compiled))
             else:
                 child = self.nodes.get(id(target))
@@ -448,7 +478,7 @@ class Correlator:
                     )
                 node.slots.append(
                     _Slot(
-                        [],
+                        (),
                         None,
                         [child.group_by.index(f) for f in group_fields],
                         child.group_by.index(value_field) if value_field else None,
@@ -459,7 +489,7 @@ class Correlator:
             if isinstance(linked, _Node):
                 linked.parents.append((node, i))
             else:
-                self._by_base.setdefault(id(linked), []).append((node, i))
+                self._by_base.setdefault(id(linked), []).append((node, i, node.slots[i]))
         return node
 
     def feeding_rules(self) -> frozenset[int]:
@@ -487,22 +517,29 @@ class Correlator:
             matches = self.engine.match(record, logsource, include_silenced=True)
         out: list[CorrelationMatch] = []
         by_base = self._by_base
+        ids = (event_id,)
+        last: tuple[Getter, ...] | None = None  # the group fields read last, and their key
+        key: GroupKey | None = None
         for m in matches:
             feeds = by_base.get(id(m.rule))
             if feeds is None:
                 continue
-            for node, slot_index in feeds:
-                spec = node.slots[slot_index]
+            for node, slot_index, spec in feeds:
                 getters = spec.group_getters
-                if len(getters) == 1:
-                    first = group_value(getters[0](record))
-                    if first is None:
-                        continue
-                    key: GroupKey = (first,)
-                else:
-                    key = tuple([group_value(g(record)) for g in getters])
-                    if None in key:
-                        continue
+                if getters is not last:
+                    last = getters
+                    if len(getters) == 1:
+                        first = getters[0](record)
+                        first = first.lower() if first.__class__ is str else group_value(first)
+                        key = None if first is None else (first,)
+                    else:
+                        key = tuple([group_value(g(record)) for g in getters])
+                        if None in key:
+                            key = None
+                if key is None:
+                    continue  # an event missing a group field is not counted
                 value = group_value(spec.value_getter(record)) if spec.value_getter else None
-                out.extend(node.feed(slot_index, ts, event_id, key, value, (event_id,)))
+                found = node.feed(slot_index, ts, event_id, key, value, ids)
+                if found:
+                    out.extend(found)
         return out

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from onelane.detect.sigma.codegen import Node, Predicate, compile_condition, rule_trees
-from onelane.detect.sigma.index import LiteralIndex, build_index
+from onelane.detect.sigma.index import LiteralIndex, assume, build_index, compile_matcher
 from onelane.detect.sigma.loader import RuleSet, rule_key, source_of
 from onelane.detect.sigma.modifiers import UnsupportedValueError
 from onelane.errors import RuleError
 
 LogSource = tuple[str | None, str | None] | tuple[str | None, str | None, str | None]
+R = TypeVar("R")
 
 _ATTACK_ID = re.compile(r"^attack\.([tgs]\d{4}(?:\.\d{3})?)$", re.IGNORECASE)
 
@@ -125,6 +127,8 @@ class Engine:
             self.by_sigma[id(rule)] = compiled
         self.by_id = {r.id: r for r in self.rules}
         self._routes: dict[tuple[LogSource, bool], LiteralIndex[CompiledRule]] = {}
+        self._matchers: dict[tuple[LogSource, bool], Callable[[Any], list[Match]]] = {}
+        self._narrowed: dict[tuple[int, str, str], Predicate | None] = {}
 
     def route(self, logsource: LogSource, include_silenced: bool = False) -> LiteralIndex[CompiledRule]:
         key = (logsource, include_silenced)
@@ -143,9 +147,40 @@ class Engine:
             index = self._routes[key] = build_index(chosen)
         return index
 
+    def matcher(
+        self, logsource: LogSource, include_silenced: bool, pick: Callable[[CompiledRule], R]
+    ) -> Callable[[Any], list[R]]:
+        """A function ``record -> [pick(rule) for each matching rule]`` for one log source, in
+        the order of ``match``; ``pick`` runs once per rule, here."""
+        return compile_matcher(
+            self.route(logsource, include_silenced), lambda r: (r.predicate, pick(r)), self._narrow
+        )
+
+    def _narrow(self, rule: CompiledRule, fieldname: str, value: str) -> Predicate | None:
+        """``rule``'s predicate for records whose ``fieldname`` is a string lower-casing to
+        ``value`` (index.assume); None when it cannot match them."""
+        key = (id(rule), fieldname, value)
+        if key in self._narrowed:
+            return self._narrowed[key]
+        tree = assume(rule.tree, fieldname, value)
+        found: Predicate | None
+        if tree is rule.tree:
+            found = rule.predicate
+        elif tree.op == "false":
+            found = None
+        else:
+            found = compile_condition([tree]).predicate
+        self._narrowed[key] = found
+        return found
+
     def match(self, record: Any, logsource: LogSource, *, include_silenced: bool = False) -> list[Match]:
         """The rules matching ``record``, in rule order within the index buckets."""
-        index = self._routes.get((logsource, include_silenced))
-        if index is None:
-            index = self.route(logsource, include_silenced)
-        return [r.match for r in index.candidates(record) if r.predicate(record)]
+        key = (logsource, include_silenced)
+        found = self._matchers.get(key)
+        if found is None:
+            found = self._matchers[key] = self.matcher(logsource, include_silenced, _match_of)
+        return found(record)
+
+
+def _match_of(rule: CompiledRule) -> Match:
+    return rule.match

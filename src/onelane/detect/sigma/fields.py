@@ -136,3 +136,17 @@ def make_getter(field: str) -> Getter:
     exec(compile("\n".join(lines), f"<sigma field {field}>", "exec"), namespace)
     getter: Getter = namespace["get"]
     return getter
+
+
+def getter_expr(field: str, record: str, const: Callable[[object], str]) -> str:
+    """A Python expression reading ``field`` from the dict named ``record``: the same value as
+    ``make_getter(field)(record)``, without a call on the usual path. It assigns ``_w``;
+    ``const`` names an object in the generated code's namespace."""
+    parts = tuple(field.split("."))
+    missing = const(MISSING)
+    if len(parts) == 1:
+        return f"{record}.get({parts[0]!r}, {missing})"
+    steps = [f"(_w := {record}.get({parts[0]!r})).__class__ is dict"]
+    steps += [f"(_w := _w.get({part!r})).__class__ is dict" for part in parts[1:-1]]
+    steps.append(f"(_w := _w.get({parts[-1]!r}, {missing})) is not {missing}")
+    return f"(_w if {' and '.join(steps)} else {const(resolve)}({record}, {const(parts)}))"
