@@ -109,3 +109,18 @@ def test_detect_and_ingest_take_the_database(city_db: Path, tmp_path: Path) -> N
     assert done.exit_code == 0, done.output
     failed = runner.invoke(app, ["detect", str(trail), "--geoip", str(tmp_path / "none.mmdb"), "--db", url])
     assert failed.exit_code != 0 and "no such GeoIP database" in " ".join(failed.output.split())
+
+
+def test_the_server_refuses_to_start_on_a_wrong_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onelane.api.factory import app_from_env
+    from onelane.store import migrate
+    from onelane.store.db import Database
+
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    migrate.upgrade(Database(url))
+    monkeypatch.setenv("ONELANE_DB", url)
+    monkeypatch.setenv(ENV, str(tmp_path / "absent.mmdb"))
+    with pytest.raises(ConfigError, match="no such GeoIP database"):
+        app_from_env()

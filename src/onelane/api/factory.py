@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from onelane.api.app import create_app
 from onelane.config import db_url
+from onelane.detect.geoip import ENV as ENV_GEOIP
+from onelane.detect.geoip import GeoIP
 from onelane.policy.service import PolicyService
 from onelane.store.db import Database
 
@@ -21,6 +23,9 @@ def app_from_env() -> FastAPI:
     # broken policy stops the server at start rather than failing every decision
     st = app.state.onelane
     app.state.policy = PolicyService.open(st.db, st.clock, batched=True)
+    # likewise a GeoIP database named for impossible travel: a wrong path stops the start
+    if os.environ.get(ENV_GEOIP):
+        GeoIP(os.environ[ENV_GEOIP]).close()
     # what exists now lives as long as the process: keep it out of the collector's full
     # passes, which otherwise pause request handling for tens of milliseconds
     gc.freeze()
