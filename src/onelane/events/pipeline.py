@@ -5,7 +5,8 @@
 Every record read ends in exactly one count of the :class:`IngestSummary`:
 
 * ``stored``: a new event, committed (a batch is reported only after its commit);
-* ``duplicates``: an event whose id is already stored, or appeared earlier in the run;
+* ``duplicates``: an event already stored (the same time and id), or whose id appeared
+  earlier in the run;
 * ``rejected``: a malformed record (bad JSON, a record a source recognises but cannot
   normalise), with file, line or byte offset and reason;
 * ``unsupported``: a record no source recognises (another product's log in a mixed file).
