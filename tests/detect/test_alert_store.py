@@ -108,3 +108,64 @@ def test_detect_command_stores_alerts_and_alerts_commands_show_them(tmp_path: Pa
     assert [a["count"] for a in listed] == [2]
     shown = runner.invoke(app, ["alerts", "show", listed[0]["id"], "--db", url, "--json"])
     assert json.loads(shown.stdout)["credential_id"] == "AKIAEXAMPLE"
+
+
+def _span(ids: list[str], minutes: int) -> Alert:
+    alert = _alert(ids[0])
+    alert.evidence = list(ids)
+    alert.count = len(ids)
+    alert.last_seen = T0 + timedelta(minutes=minutes)
+    return alert
+
+
+def test_a_replay_over_more_files_counts_the_old_events_once(db: Database, clock: FixedClock) -> None:
+    save_alerts(db, [_span(["e1", "e2", "e3"], 2)], clock, replay=True)
+    assert save_alerts(db, [_span(["e1", "e2", "e3", "e4", "e5"], 4)], clock, replay=True).updated == 1
+    with db.connect() as conn:
+        [stored] = list_alerts(conn)
+    assert stored.count == 5 and stored.last_seen == T0 + timedelta(minutes=4)
+    # new events of the same incident, not a replay of the old ones, still add up
+    save_alerts(db, [_span(["e6", "e7"], 6)], clock, replay=True)
+    with db.connect() as conn:
+        assert [a.count for a in list_alerts(conn)] == [7]
+
+
+def test_without_replay_repeat_hits_add_up(db: Database, clock: FixedClock) -> None:
+    save_alerts(db, [_span(["e1", "e2", "e3"], 2)], clock)
+    save_alerts(db, [_span(["e1", "e2", "e3", "e4", "e5"], 4)], clock)
+    with db.connect() as conn:
+        assert [a.count for a in list_alerts(conn)] == [8]
+
+
+def test_detect_over_a_growing_set_of_files_counts_each_event_once(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "list.yaml").write_text(
+        "title: bucket listing\nid: 0b5b6f55-5f1e-4f55-9a57-2a4d6e1f6a01\nstatus: stable\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection: {selection: {eventName: ListBuckets}, condition: selection}\nlevel: low\n"
+        "tags: [attack.discovery, attack.t1619]\n"
+    )
+
+    def trail(name: str, start: int, count: int) -> Path:
+        path = tmp_path / name
+        path.write_text(
+            "".join(
+                json.dumps({
+                    "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets", "eventID": f"l{i}",
+                    "eventTime": f"2026-05-30T10:{i:02d}:00Z",
+                    "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/ana", "accessKeyId": "AKIAEXAMPLE"},
+                }) + "\n"
+                for i in range(start, start + count)
+            )
+        )  # fmt: skip
+        return path
+
+    first, second = trail("a.jsonl", 0, 3), trail("b.jsonl", 3, 2)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    base = ["detect", "--no-builtin", "--no-behaviour", "--rules", str(rules), "--db", url]
+    assert runner.invoke(app, [*base, str(first)]).exit_code == 0
+    assert runner.invoke(app, [*base, str(first), str(second)]).exit_code == 0
+    assert runner.invoke(app, [*base, str(first), str(second)]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["alerts", "list", "--json", "--db", url]).stdout)
+    assert [a["count"] for a in listed] == [5]

@@ -145,7 +145,7 @@ def detect(
                     gc.collect(1)
             detector.flush()
         alerts = detector.alerts()
-        summary = save_alerts(database, alerts, SystemClock())
+        summary = save_alerts(database, alerts, SystemClock(), replay=True)
     if json:
         print_json([a.to_dict() for a in alerts])
         return

@@ -36,8 +36,13 @@ class SaveSummary:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
 
-def save_alerts(db: Database, alerts: Iterable[Alert], clock: Clock) -> SaveSummary:
-    """Insert new incidents and update open ones, in one transaction."""
+def save_alerts(db: Database, alerts: Iterable[Alert], clock: Clock, *, replay: bool = False) -> SaveSummary:
+    """Insert new incidents and update open ones, in one transaction.
+
+    ``replay`` is for runs over files that earlier runs may have read (``onelane detect``):
+    an open alert whose evidence and time span a new one covers was counted again by the
+    new run, so its count becomes the larger of the two instead of their sum.
+    """
     summary = SaveSummary()
     now = clock.now()
     merged: dict[str, Alert] = {}
@@ -60,7 +65,11 @@ def save_alerts(db: Database, alerts: Iterable[Alert], clock: Clock) -> SaveSumm
             if set(alert.evidence) <= set(stored.evidence) and alert.last_seen <= stored.last_seen:
                 summary.unchanged += 1
                 continue
+            replayed = replay and _covers(alert, stored)
+            before = stored.count
             stored.absorb(alert)
+            if replayed:
+                stored.count = max(alert.count, before)
             values = _row(stored, row.created_at, now)
             del values["id"], values["created_at"]
             conn.execute(table.update().where(table.c.id == stored.id).values(**values))
@@ -68,6 +77,15 @@ def save_alerts(db: Database, alerts: Iterable[Alert], clock: Clock) -> SaveSumm
             summary.updated += 1
         insert_many(conn, table, inserts)
     return summary
+
+
+def _covers(new: Alert, stored: Alert) -> bool:
+    """Whether ``new`` saw every event ``stored`` shows, over a span that holds its own."""
+    return (
+        new.first_seen <= stored.first_seen
+        and new.last_seen >= stored.last_seen
+        and set(stored.evidence) <= set(new.evidence)
+    )
 
 
 def _open_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, Row[Any]]:
