@@ -19,9 +19,9 @@ from typing import Any
 
 from onelane.detect.behaviour.config import BehaviourConfig
 from onelane.errors import ConfigError
+from onelane.memo import remember
 
 ENV = "ONELANE_GEOIP_DB"
-_SEEN_MAX = 65_536
 
 
 class GeoIP:
@@ -41,13 +41,9 @@ class GeoIP:
         self._seen: dict[str, tuple[float, float] | None] = {}
 
     def __call__(self, address: str) -> tuple[float, float] | None:
-        seen = self._seen
-        if address in seen:
-            return seen[address]
-        if len(seen) >= _SEEN_MAX:
-            seen.clear()
-        found = seen[address] = self._lookup(address)
-        return found
+        if address in self._seen:
+            return self._seen[address]
+        return remember(self._seen, address, self._lookup(address))
 
     def _lookup(self, address: str) -> tuple[float, float] | None:
         try:

@@ -37,14 +37,12 @@ from onelane.events.models import Event
 from onelane.ids import new_id
 from onelane.inventory.load import lookup_external
 from onelane.inventory.models import Kind, external_id_namespace
+from onelane.memo import remember
 from onelane.store.bulk import insert_many
 from onelane.store.tables import external_ids, identities
 
 CACHE_SIZE = 200_000
 """External ids kept in the in-process cache (least recently used go first)."""
-
-KEYS_MEMO = 65_536
-"""Actors whose lookup keys are remembered (the same actor acts many times in a row)."""
 
 MAX_ID = 512
 """Longer ids are not used (the ``external_ids`` column holds 512 characters)."""
@@ -239,9 +237,7 @@ class Resolver:
             if ids:
                 keys = memo.get(ids)
                 if keys is None:
-                    if len(memo) >= KEYS_MEMO:
-                        memo.clear()
-                    keys = memo[ids] = lookup_keys(ids)
+                    keys = remember(memo, ids, lookup_keys(ids))
                 found = groups.get(keys)
                 if found is None:
                     groups[keys] = [event]

@@ -40,6 +40,7 @@ from onelane.clock import utc
 from onelane.events._sql import chunks, dialect_insert, newer, older
 from onelane.events.models import Event
 from onelane.events.resolve import CONSOLE_ACTIONS
+from onelane.memo import remember
 from onelane.store.bulk import execute_rows
 from onelane.store.tables import (
     credential_usage,
@@ -52,17 +53,9 @@ from onelane.store.tables import (
 MAX_SOURCES = 32
 """Entries kept in each set of ``credential_usage.sources``."""
 INTERACTIVE_AGENTS = frozenset({"browser", "console"})
-_MEMO_MAX = 65536
 _networks: dict[str, str | None] = {}
 _families: dict[str, str] = {}
 _scopes: dict[str, str] = {}
-
-
-def _remember(memo: dict[str, Any], key: str, value: Any) -> Any:
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[key] = value
-    return value
 
 
 def network_of(ip: str) -> str | None:
@@ -73,10 +66,10 @@ def network_of(ip: str) -> str | None:
     try:
         address = ipaddress.ip_address(ip.strip("[]"))
     except ValueError:
-        return _remember(_networks, ip, None)  # type: ignore[no-any-return]
+        return remember(_networks, ip, None)
     prefix = 24 if address.version == 4 else 64
     net = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
-    return _remember(_networks, ip, net)  # type: ignore[no-any-return]
+    return remember(_networks, ip, net)
 
 
 def agent_family(agent: str) -> str:
@@ -97,7 +90,7 @@ def agent_family(agent: str) -> str:
         family = "console"
     else:
         family = token or "unknown"
-    return _remember(_families, agent, family)  # type: ignore[no-any-return]
+    return remember(_families, agent, family)
 
 
 def workload_of(event: Event) -> str | None:
@@ -140,7 +133,7 @@ def scope_of(resources: list[str]) -> str:
         scope = ":".join(parts)
     else:
         scope = "/".join(first.split("/")[:2])
-    return _remember(_scopes, first, scope[:1024])  # type: ignore[no-any-return]
+    return remember(_scopes, first, scope[:1024])
 
 
 def permission_matches(permission: str, action: str) -> bool:

@@ -22,6 +22,7 @@ from onelane.events._sql import chunks, insert_ignore
 from onelane.events.models import Event
 from onelane.events.resolve import ConcurrentWrite, Resolver
 from onelane.events.usage import UsageBatch
+from onelane.memo import remember
 from onelane.store.bulk import fast_datetime
 from onelane.store.db import Database
 from onelane.store.tables import events
@@ -74,11 +75,7 @@ _IDS_SEEN: dict[tuple[str, ...], str] = {}
 def _ids_json(ids: tuple[str, ...]) -> str:
     """An actor's ids as JSON, remembered: one actor makes many events in a row."""
     found = _IDS_SEEN.get(ids)
-    if found is None:
-        if len(_IDS_SEEN) >= 65_536:
-            _IDS_SEEN.clear()
-        found = _IDS_SEEN[ids] = _json(ids)
-    return found
+    return found if found is not None else remember(_IDS_SEEN, ids, _json(ids))
 
 
 def _clip(value: str | None, size: int) -> str | None:

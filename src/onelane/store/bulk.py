@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from onelane.memo import remember
+
 BATCH = 5000
 
 
@@ -106,7 +108,6 @@ def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-_SEEN_MAX = 16_384
 _PROBES = (
     datetime(2024, 6, 1, 12, 30, 5, 123456, tzinfo=UTC),
     datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
@@ -128,11 +129,11 @@ def fast_datetime(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def fast(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is UTC:
             found = seen.get(value)
-            if found is None:
-                if len(seen) >= _SEEN_MAX:
-                    seen.clear()
-                found = seen[value] = value.isoformat(" ", "microseconds")[:26]
-            return found
+            return (
+                found
+                if found is not None
+                else remember(seen, value, value.isoformat(" ", "microseconds")[:26])
+            )
         return text(value)
 
     if all(text(probe) == proc(probe) for probe in _PROBES):
