@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onelane.ids import new_id
+
+if TYPE_CHECKING:
+    from onelane.events.models import Event
 
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 """Severity levels, weakest first (Sigma's ``level`` values)."""
@@ -108,6 +111,43 @@ class Alert:
             self.suppression_key = suppression_key(self.rule_id, self.identity, self.credential_id)
         if len(self.evidence) > MAX_EVIDENCE:
             del self.evidence[MAX_EVIDENCE:]
+
+    @classmethod
+    def first_hit(
+        cls,
+        event: Event,
+        *,
+        rule_id: str,
+        title: str,
+        severity: str,
+        identity: str,
+        techniques: tuple[str, ...],
+        owasp_nhi: tuple[str, ...],
+        reason: str,
+        source: str,
+        suppression_key: str,
+        details: dict[str, Any],
+    ) -> Alert:
+        """A new alert whose one piece of evidence is ``event`` (its identity, credential
+        and time)."""
+        return cls(
+            rule_id=rule_id,
+            title=title,
+            severity=severity,
+            identity=identity,
+            identity_id=event.identity_id,
+            external_ids=event.actor.ids,
+            credential_id=event.credential_id,
+            techniques=techniques,
+            owasp_nhi=owasp_nhi,
+            evidence=[event.id],
+            first_seen=event.time,
+            last_seen=event.time,
+            reason=reason,
+            source=source,
+            suppression_key=suppression_key,
+            details=details,
+        )
 
     def absorb(self, other: Alert) -> None:
         """Fold a repeat hit (same suppression key) into this alert.

@@ -344,19 +344,14 @@ class Detector:
         severity = plan.raised if raised else plan.severity
         note = f"; severity raised from {plan.severity}: a {kind} doing a sensitive action" if raised else ""
         return self._merge(
-            Alert(
+            Alert.first_hit(
+                event,
                 rule_id=plan.rule_id,
                 title=plan.title,
                 severity=severity,
                 identity=identity,
-                identity_id=event.identity_id,
-                external_ids=event.actor.ids,
-                credential_id=event.credential_id,
                 techniques=plan.techniques,
                 owasp_nhi=plan.nhi,
-                evidence=[event.id],
-                first_seen=event.time,
-                last_seen=event.time,
                 reason=f"Sigma rule {plan.quoted} matched {event.action} by {identity}{note}",
                 source="sigma",
                 suppression_key=key,

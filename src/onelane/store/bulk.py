@@ -129,11 +129,7 @@ def fast_datetime(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def fast(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is UTC:
             found = seen.get(value)
-            return (
-                found
-                if found is not None
-                else remember(seen, value, value.isoformat(" ", "microseconds")[:26])
-            )
+            return found if found is not None else remember(seen, value, text(value))
         return text(value)
 
     if all(text(probe) == proc(probe) for probe in _PROBES):

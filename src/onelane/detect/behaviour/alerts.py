@@ -159,19 +159,14 @@ class AlertBuilder:
             held = self.absorb(key, event, severity)
             if held is not None:
                 return held
-        return Alert(
+        return Alert.first_hit(
+            event,
             rule_id=rule,
             title=analytic.title,
             severity=severity,
             identity=identity,
-            identity_id=event.identity_id,
-            external_ids=event.actor.ids,
-            credential_id=event.credential_id,
             techniques=analytic.techniques,
             owasp_nhi=analytic.owasp_nhi,
-            evidence=[event.id],
-            first_seen=event.time,
-            last_seen=event.time,
             reason=reason(),
             source="behaviour",
             suppression_key=key,
