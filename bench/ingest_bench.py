@@ -20,6 +20,7 @@ and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on o
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import resource
@@ -109,7 +110,9 @@ def database_alone(stored: str, fresh: str) -> tuple[int, float]:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("events", nargs="?", type=int, default=1_000_000, help="events to generate")
+    n = parser.parse_args().events
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "cloudtrail.jsonl")
         write_file(path, n)

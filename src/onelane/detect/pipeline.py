@@ -140,11 +140,11 @@ class Detector:
         self.max_alerts = max_alerts
         self.max_subjects = max_subjects
         self.book: OrderedDict[str, Alert] = OrderedDict()
-        self.events = 0
         feeds = self.correlator.feeding_rules()
         self._plans: dict[int, _Plan] = {id(r): _Plan(r, id(r) in feeds) for r in self.engine.rules}
-        # the matching plans of each log source (engine.matcher), built on first use
-        self._matchers: dict[LogSource, Callable[[Any], list[_Plan]]] = {}
+        # event source -> its log source and that log source's matching plans
+        # (engine.matcher), built on first use
+        self._matchers: dict[str, tuple[LogSource, Callable[[Any], list[_Plan]]]] = {}
         # event id -> (identity, identity id, external ids, credential, kind) of events that
         # fed a correlation, for matches measured later by flush()
         self._subjects: OrderedDict[str, tuple[str, str | None, tuple[str, ...], str | None, str]] = (
@@ -158,16 +158,15 @@ class Detector:
     # ------------------------------------------------------------------ feeding
     def process(self, event: Event) -> list[Alert]:
         """The alerts ``event`` raised or updated (merged ones are the same objects)."""
-        self.events += 1
         facts = self.facts(event) if self.facts is not None else None
         kind = kind_from_actor(event) if facts is None else _kind(event, facts)
         raw = event.raw
         found: list[Alert] = []
         if raw:
-            logsource = event.logsource
-            matcher = self._matchers.get(logsource)
-            if matcher is None:
-                matcher = self._matchers[logsource] = self.engine.matcher(logsource, True, self._plan_of)
+            route = self._matchers.get(event.source)
+            if route is None:
+                route = self._route(event)
+            logsource, matcher = route
             hits = matcher(raw)
             if hits:
                 identity = _identity(event)
@@ -245,6 +244,12 @@ class Detector:
             for cm in completed:
                 found.append(self._correlation_hit(cm, subject, kind))
 
+    def _route(self, event: Event) -> tuple[LogSource, Callable[[Any], list[_Plan]]]:
+        logsource = event.logsource
+        route = (logsource, self.engine.matcher(logsource, True, self._plan_of))
+        self._matchers[event.source] = route
+        return route
+
     def _plan_of(self, rule: CompiledRule) -> _Plan:
         return self._plans[id(rule)]
 
@@ -291,13 +296,18 @@ class Detector:
         """One more hit on ``held``: count, time span and evidence, updated in place."""
         held.count += 1
         when = event.time
+        evidence = held.evidence
         if when > held.last_seen:
             held.last_seen = when
-        elif when < held.first_seen:
-            held.first_seen = when
-        evidence = held.evidence
-        if len(evidence) < MAX_EVIDENCE and event.id not in evidence:
-            evidence.append(event.id)
+            # every evidence event lies within the alert's time span, so one later than
+            # all of them is new: no need to search the list
+            if len(evidence) < MAX_EVIDENCE:
+                evidence.append(event.id)
+        else:
+            if when < held.first_seen:
+                held.first_seen = when
+            if len(evidence) < MAX_EVIDENCE and event.id not in evidence:
+                evidence.append(event.id)
         self.book.move_to_end(key)
 
     def _merge(self, alert: Alert) -> Alert:

@@ -160,7 +160,7 @@ class BehaviourAnalytics(AlertBuilder):
             new_transition = t_at == len(transitions) or transitions[t_at] != tkey
 
         # bursts: count the minute; judge only past the lowest limit a burst can have
-        minute = int(ts // 60)
+        minute = int(ts) // 60  # integer division: float // calls fmod
         new_minute = minute != profile.minute
         if new_minute:
             profile.close_minute()
@@ -239,7 +239,7 @@ class BehaviourAnalytics(AlertBuilder):
         if agent.family_key and not repeat:
             add(profile.agents, agent.family_key, cfg.max_agents)
         if new_minute:  # a later event of the same minute is in the same hour
-            profile.hours |= 1 << int(ts // 3600 % 24)
+            profile.hours |= 1 << (minute // 60 % 24)
         if interactive:
             profile.interactive = True
         profile.events += 1

@@ -7,7 +7,8 @@ generated:
 * nested ANDs and ORs are flattened; OR-ed string patterns on one field are merged into one
   matcher (a ``frozenset`` membership, a ``startswith``/``endswith`` tuple, ...);
 * operands are ordered cheapest first (equality, then prefix/suffix, substring, regex,
-  keyword search), which is safe because every leaf is a pure test;
+  keyword search), and in an AND negations last, since they rarely reject a record; this
+  is safe because every leaf is a pure test;
 * a field read by several leaves is read once into a local; others are read inline, nested
   fields too (``fields.getter_expr``).
 
@@ -127,7 +128,12 @@ class _Emitter:
             m = node.matcher
             x = self.access.get(m.field, "e") if m.field is not None else "e"
             return m.code(x, self.const)
-        ordered = sorted(node.children, key=lambda c: c.cost)
+        if node.op == "and":
+            # a negation nearly always holds (it cuts out the rare exception), so the
+            # positive tests, which reject most records, go first
+            ordered = sorted(node.children, key=lambda c: (c.op == "not", c.cost))
+        else:
+            ordered = sorted(node.children, key=lambda c: c.cost)
         return "(" + f" {node.op} ".join(self.expr(c) for c in ordered) + ")"
 
 

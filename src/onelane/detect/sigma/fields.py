@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import orjson
 
+from onelane.memo import remember
+
 
 class _Missing:
     __slots__ = ()
@@ -90,8 +92,10 @@ def resolve(obj: Any, parts: tuple[str, ...], start: int = 0) -> Any:
         return obj
     cls = obj.__class__
     if cls is dict:
-        for end in range(start + 1, len(parts) + 1):
-            key = parts[start] if end == start + 1 else ".".join(parts[start:end])
+        spans = _SPANS.get(parts)
+        if spans is None:
+            spans = _spans(parts)
+        for key, end in spans[start]:
             if key in obj:
                 found = resolve(obj[key], parts, end)
                 if found is not MISSING:
@@ -109,6 +113,19 @@ def resolve(obj: Any, parts: tuple[str, ...], start: int = 0) -> Any:
                 found_items.append(found)
         return found_items if found_items else MISSING
     return MISSING
+
+
+_SPANS: dict[tuple[str, ...], tuple[tuple[tuple[str, int], ...], ...]] = {}
+
+
+def _spans(parts: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """For each start, the keys ``resolve`` tries there (``parts[start:end]`` joined by
+    dots) with their end, joined once per field instead of on every miss."""
+    found = tuple(
+        tuple((".".join(parts[start:end]), end) for end in range(start + 1, len(parts) + 1))
+        for start in range(len(parts))
+    )
+    return remember(_SPANS, parts, found)
 
 
 def make_getter(field: str) -> Getter:

@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 from onelane.detect.sigma.codegen import Node
 from onelane.detect.sigma.fields import MISSING, Getter, getter_expr, index_keys, make_getter
 from onelane.detect.sigma.modifiers import TextMatcher, ValueMatcher
+from onelane.memo import remember
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -192,7 +193,7 @@ def compile_matcher(
     for rule in (*index.always, *(r for fi in index.fields for rs in fi.by_value.values() for r in rs)):
         if id(rule) not in picked:
             picked[id(rule)] = pick(rule)
-    namespace: dict[str, Any] = {"M": MISSING, "more": _more}
+    namespace: dict[str, Any] = {"M": MISSING, "more": _more, "keep": remember}
 
     def const(obj: object) -> str:
         name = f"_c{len(namespace)}"
@@ -205,10 +206,15 @@ def compile_matcher(
     for i, fi in enumerate(index.fields):
         namespace[f"s{i}"] = {k: tuple(picked[id(r)] for r in rs) for k, rs in fi.by_value.items()}
         namespace[f"b{i}"] = namespace[f"s{i}"] if narrow is None else _narrowed(fi, picked, narrow)
+        # the candidates found under each string value as the log spells it: a field
+        # indexed here repeats few values, and this spares lower-casing and hashing a copy
+        namespace[f"h{i}"] = {}
         lines += [
             f"    v = {getter_expr(fi.field, 'e', const)}",
             "    if v.__class__ is str:",
-            f"        hit = b{i}.get(v.lower())",
+            f"        hit = h{i}.get(v, M)",
+            "        if hit is M:",
+            f"            hit = keep(h{i}, v, b{i}.get(v.lower()))",
             "        if hit is not None:",
             "            for t, r in hit:",
             "                if t(e):",
