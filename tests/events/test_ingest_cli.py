@@ -57,6 +57,22 @@ def test_ingest_prints_a_json_summary_and_writes_rejects(url: str, tmp_path: Pat
     assert (again["stored"], again["duplicates"]) == (0, 1)
 
 
+def test_the_table_of_troubled_files_names_each_file_in_full(url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "a-long-folder-name-for-the-organisation-under-review" / "cloudtrail-delivery"
+    folder.mkdir(parents=True)
+    for name in ("us-east-1-first-file-with-a-bad-line.jsonl", "eu-west-3-second-file-with-a-bad-line.jsonl"):
+        (folder / name).write_bytes(jsonl([cloudtrail()]) + b"{oops\n")
+    rejects = tmp_path / "rejects.jsonl"
+    result = runner.invoke(
+        app, ["ingest", str(folder), "--db", url, "--rejects", str(rejects)], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"(under{folder})" in "".join(result.stdout.split())  # the title wraps
+    cells = "".join(line.split("│")[1].strip() for line in result.stdout.splitlines() if "│" in line)
+    assert "us-east-1-first-file-with-a-bad-line.jsonl" in cells
+    assert "eu-west-3-second-file-with-a-bad-line.jsonl" in cells
+
+
 def test_ingest_reads_gzip_directories_and_stdin(url: str, tmp_path: Path) -> None:
     import gzip
 

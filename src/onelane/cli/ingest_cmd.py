@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,6 +172,17 @@ def _alerting(database: Database, clock: SystemClock, rules: list[Path], geoip: 
     return AlertingSink(database, detector, clock)
 
 
+def _common_folder(names: list[str]) -> str | None:
+    """The folder every named file is in, when they share one (not ``-`` or ``<input>``)."""
+    if any(not os.path.isabs(n) and not os.path.exists(n) for n in names):
+        return None
+    try:
+        folder = os.path.commonpath([os.path.dirname(os.path.abspath(n)) for n in names])
+    except ValueError:
+        return None
+    return folder if folder not in ("", os.sep) else None
+
+
 def _print_summary(summary: IngestSummary) -> None:
     console.print(
         f"{_describe(summary)} · time inferred {summary.time_inferred:,}"
@@ -183,10 +195,14 @@ def _print_summary(summary: IngestSummary) -> None:
         if counts.rejected or counts.unsupported
     ]
     if troubled:
+        under = _common_folder([row["file"] for row in troubled])
+        if under:
+            for row in troubled:
+                row["file"] = os.path.relpath(row["file"], under)
         print_table(
             troubled,
             ("file", "read", "stored", "rejected", "unsupported"),
-            title="files with rejected or unsupported records",
+            title="files with rejected or unsupported records" + (f" (under {under})" if under else ""),
         )
     if summary.rejects_file:
         console.print(f"rejected and unsupported records: {summary.rejects_file}", highlight=False)

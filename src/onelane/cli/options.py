@@ -58,7 +58,7 @@ def print_json(value: Any) -> None:
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None) -> None:
     table = Table(title=title, show_lines=False)
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # ids and paths wrap rather than lose their end
     for row in rows:
         table.add_row(*[_cell(row.get(col)) for col in columns])
     console.print(table)
