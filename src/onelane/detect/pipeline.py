@@ -296,18 +296,18 @@ class Detector:
         """One more hit on ``held``: count, time span and evidence, updated in place."""
         held.count += 1
         when = event.time
-        evidence = held.evidence
         if when > held.last_seen:
             held.last_seen = when
             # every evidence event lies within the alert's time span, so one later than
             # all of them is new: no need to search the list
-            if len(evidence) < MAX_EVIDENCE:
-                evidence.append(event.id)
+            later = True
         else:
             if when < held.first_seen:
                 held.first_seen = when
-            if len(evidence) < MAX_EVIDENCE and event.id not in evidence:
-                evidence.append(event.id)
+            later = False
+        evidence = held.evidence
+        if len(evidence) < MAX_EVIDENCE and (later or event.id not in evidence):
+            evidence.append(event.id)
         self.book.move_to_end(key)
 
     def _merge(self, alert: Alert) -> Alert:
