@@ -189,16 +189,13 @@ def _print_summary(summary: IngestSummary) -> None:
         f" · new identities {summary.discovered:,} ({summary.seconds:.1f}s)",
         highlight=False,
     )
-    troubled = [
-        {"file": name, **counts.to_dict()}
-        for name, counts in summary.files.items()
-        if counts.rejected or counts.unsupported
-    ]
-    if troubled:
-        under = _common_folder([row["file"] for row in troubled])
-        if under:
-            for row in troubled:
-                row["file"] = os.path.relpath(row["file"], under)
+    names = [name for name, c in summary.files.items() if c.rejected or c.unsupported]
+    if names:
+        under = _common_folder(names)
+        troubled = [
+            {"file": os.path.relpath(name, under) if under else name, **summary.files[name].to_dict()}
+            for name in names
+        ]
         print_table(
             troubled,
             ("file", "read", "stored", "rejected", "unsupported"),
