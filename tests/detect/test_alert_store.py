@@ -59,7 +59,7 @@ def test_a_closed_alert_does_not_absorb_new_hits(db: Database, clock: FixedClock
     save_alerts(db, [_alert("e1")], clock)
     with db.connect() as conn:
         [first] = list_alerts(conn)
-    set_status(db, first.id, "closed", clock)
+    set_status(db, first.id, "closed", clock, actor="test")
     assert save_alerts(db, [_alert("e2", at=T0 + timedelta(hours=1))], clock).created == 1
     with db.connect() as conn:
         assert {a.status for a in list_alerts(conn)} == {"open", "closed"}

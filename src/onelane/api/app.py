@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from onelane import __version__
 from onelane.api.deps import AppState, auth_error_headers
-from onelane.api.routers import audit_routes, authzen, events, inventory
+from onelane.api.routers import alerts, audit_routes, authzen, events, inventory
 from onelane.clock import SystemClock
 from onelane.errors import AuthError, InputError, NotFoundError, OnelaneError
 from onelane.store.db import Database
@@ -49,4 +49,5 @@ def create_app(db: Database, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(inventory.router)
     app.include_router(audit_routes.router)
     app.include_router(events.router)
+    app.include_router(alerts.router)
     return app

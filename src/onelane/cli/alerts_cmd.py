@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from onelane.cli.options import (
+    CLI_ACTOR,
     DbOption,
     JsonOption,
     LimitOption,
@@ -37,20 +38,34 @@ def list_(
     identity: Annotated[
         str | None, typer.Option(help="Only alerts on this identity (onelane id or any external id).")
     ] = None,
+    rule: Annotated[
+        str | None, typer.Option(help="Only this rule id, e.g. behaviour.credential-replay; * is a wildcard.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts active in this last period: 90s, 15m, 1h, 7d, 2w.")
+    ] = None,
     limit: LimitOption = 1000,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """List alerts, most recent activity first."""
     from onelane.detect.store import list_alerts
+    from onelane.events.retention import parse_since
 
     with reported():
+        after = SystemClock().now() - parse_since(since) if since else None
         database = open_db(db)
         with database.connect() as conn:
             found = [
                 a.to_dict()
                 for a in list_alerts(
-                    conn, status=status, severity=severity, identity=identity, limit=limit or None
+                    conn,
+                    status=status,
+                    severity=severity,
+                    identity=identity,
+                    rule=rule,
+                    since=after,
+                    limit=limit or None,
                 )
             ]
     if json:
@@ -93,7 +108,7 @@ def set_status_(
     from onelane.detect.store import set_status
 
     with reported():
-        alert = set_status(open_db(db), alert_id, status, SystemClock())
+        alert = set_status(open_db(db), alert_id, status, SystemClock(), actor=CLI_ACTOR)
     console.print(f"{alert.id} is now {alert.status}")
 
 

@@ -16,10 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from onelane import audit
 from onelane.detect.models import ACTIVE_STATUSES, SEVERITIES, STATUSES, Alert, severity_rank
 from onelane.errors import ConfigError, NotFoundError
 from onelane.store.bulk import insert_many
 from onelane.store.db import Database
+from onelane.store.match import json_contains_string, text_filter
 from onelane.store.tables import alerts as table
 from onelane.types import Clock
 
@@ -108,10 +110,13 @@ def list_alerts(
     status: str | None = None,
     severity: str | None = None,
     identity: str | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
     limit: int | None = 1000,
 ) -> list[Alert]:
     """Alerts, newest activity first. ``severity`` is a minimum; ``identity`` matches the
-    identity key, the onelane id or any external id."""
+    identity key, the onelane id or any external id; ``rule`` is a rule id (``*`` is a
+    wildcard: ``behaviour.*``); ``since`` keeps alerts active since then."""
     query = sa.select(table).order_by(table.c.last_seen.desc(), table.c.id)
     if status is not None:
         if status not in STATUSES:
@@ -122,14 +127,17 @@ def list_alerts(
             raise ConfigError(f"unknown severity {severity!r}; valid: {', '.join(SEVERITIES)}")
         query = query.where(table.c.severity.in_(SEVERITIES[severity_rank(severity) :]))
     if identity is not None:
-        needle = identity.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(
             sa.or_(
                 table.c.identity == identity,
                 table.c.identity_id == identity,
-                sa.cast(table.c.external_ids, sa.Text).like(f'%"{needle}"%', escape="\\"),
+                json_contains_string(table.c.external_ids, identity),
             )
         )
+    if rule is not None:
+        query = query.where(text_filter(table.c.rule_id, rule))
+    if since is not None:
+        query = query.where(table.c.last_seen >= since)
     if limit:
         query = query.limit(limit)
     return [_alert(row) for row in conn.execute(query)]
@@ -142,15 +150,24 @@ def get_alert(conn: Connection, alert_id: str) -> Alert:
     return _alert(row)
 
 
-def set_status(db: Database, alert_id: str, status: str, clock: Clock) -> Alert:
-    """Acknowledge, close or suppress an alert."""
+def set_status(db: Database, alert_id: str, status: str, clock: Clock, *, actor: str) -> Alert:
+    """Acknowledge, close or suppress an alert; the change is audited with ``actor``."""
     if status not in STATUSES:
         raise ConfigError(f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
     with db.begin() as conn:
         alert = get_alert(conn, alert_id)
-        conn.execute(
-            table.update().where(table.c.id == alert_id).values(status=status, updated_at=clock.now())
-        )
+        if alert.status != status:
+            now = clock.now()
+            conn.execute(table.update().where(table.c.id == alert_id).values(status=status, updated_at=now))
+            audit.append(
+                conn,
+                time=now,
+                actor=actor,
+                action="alert.status",
+                target_type="alert",
+                target_id=alert_id,
+                details={"from": alert.status, "to": status, "rule_id": alert.rule_id},
+            )
     alert.status = status
     return alert
 

@@ -23,6 +23,7 @@ from onelane.clock import utc
 from onelane.errors import ConfigError
 from onelane.events.models import Actor, Event
 from onelane.store.db import Database
+from onelane.store.match import text_filter
 from onelane.store.tables import events
 from onelane.types import Clock
 
@@ -146,11 +147,7 @@ def list_events(
     if credential_id:
         query = query.where(events.c.credential_id == credential_id)
     if action:
-        if "*" in action:
-            escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(events.c.action.like(escaped.replace("*", "%"), escape="\\"))
-        else:
-            query = query.where(events.c.action == action)
+        query = query.where(text_filter(events.c.action, action))
     if since is not None:
         query = query.where(events.c.time >= since)
     if limit:
