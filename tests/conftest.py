@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from onelane.auth.tokens import Role, create_token
 from onelane.clock import FixedClock
 from onelane.store import migrate
 from onelane.store.db import Database
@@ -26,6 +27,20 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present")
     return path
+
+
+Bearer = Callable[[Database, Role], dict[str, str]]
+
+
+@pytest.fixture
+def bearer(clock: FixedClock) -> Bearer:
+    """``bearer(db, role)``: the Authorization header of a new API token with ``role``."""
+
+    def headers(db: Database, role: Role) -> dict[str, str]:
+        _, token = create_token(db, name=f"t-{role}", role=role, actor="test", clock=clock)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
 
 
 @pytest.fixture

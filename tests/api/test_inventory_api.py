@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import Bearer
 from onelane.api import create_app
 from onelane.auth.tokens import Role, create_token, revoke_token
 from onelane.clock import FixedClock
@@ -24,11 +25,6 @@ def client(db: Database, clock: FixedClock) -> Iterator[TestClient]:
         yield c
 
 
-def _token(db: Database, clock: FixedClock, role: Role) -> dict[str, str]:
-    _, token = create_token(db, name=f"t-{role}", role=role, actor="test", clock=clock)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_no_token_is_401(client: TestClient) -> None:
     response = client.get("/v1/identities")
     assert response.status_code == 401
@@ -39,9 +35,9 @@ def test_unknown_token_is_401(client: TestClient) -> None:
     assert client.get("/v1/identities", headers={"Authorization": "Bearer ol_admin_nope"}).status_code == 401
 
 
-def test_wrong_role_is_403(client: TestClient, db: Database, clock: FixedClock) -> None:
-    assert client.get("/v1/identities", headers=_token(db, clock, Role.PDP)).status_code == 403
-    auditor = _token(db, clock, Role.AUDITOR)
+def test_wrong_role_is_403(client: TestClient, db: Database, bearer: Bearer) -> None:
+    assert client.get("/v1/identities", headers=bearer(db, Role.PDP)).status_code == 403
+    auditor = bearer(db, Role.AUDITOR)
     assert (
         client.patch(
             "/v1/identities/ana@example.com", json={"status": "suspended"}, headers=auditor
@@ -50,28 +46,26 @@ def test_wrong_role_is_403(client: TestClient, db: Database, clock: FixedClock) 
     )
 
 
-def test_list_filters_by_kind(client: TestClient, db: Database, clock: FixedClock) -> None:
-    rows = client.get(
-        "/v1/identities", params={"kind": "service"}, headers=_token(db, clock, Role.AUDITOR)
-    ).json()
+def test_list_filters_by_kind(client: TestClient, db: Database, bearer: Bearer) -> None:
+    rows = client.get("/v1/identities", params={"kind": "service"}, headers=bearer(db, Role.AUDITOR)).json()
     assert [r["name"] for r in rows] == ["backup-bot"]
 
 
-def test_get_by_external_id_includes_credentials(client: TestClient, db: Database, clock: FixedClock) -> None:
-    body = client.get("/v1/identities/AKIAIOSFODNN7EXAMPLE", headers=_token(db, clock, Role.AUDITOR)).json()
+def test_get_by_external_id_includes_credentials(client: TestClient, db: Database, bearer: Bearer) -> None:
+    body = client.get("/v1/identities/AKIAIOSFODNN7EXAMPLE", headers=bearer(db, Role.AUDITOR)).json()
     assert body["name"] == "backup-bot"
     assert [c["type"] for c in body["credentials"]] == ["access_key"]
     assert body["entitlements"][0]["permission"] == "s3:GetObject"
 
 
-def test_missing_identity_is_404(client: TestClient, db: Database, clock: FixedClock) -> None:
-    response = client.get("/v1/identities/nobody@example.com", headers=_token(db, clock, Role.AUDITOR))
+def test_missing_identity_is_404(client: TestClient, db: Database, bearer: Bearer) -> None:
+    response = client.get("/v1/identities/nobody@example.com", headers=bearer(db, Role.AUDITOR))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_patch_owner_and_status_is_audited(client: TestClient, db: Database, clock: FixedClock) -> None:
-    responder = _token(db, clock, Role.RESPONDER)
+def test_patch_owner_and_status_is_audited(client: TestClient, db: Database, bearer: Bearer) -> None:
+    responder = bearer(db, Role.RESPONDER)
     response = client.patch(
         "/v1/identities/k8s:system:serviceaccount:payments:api",
         json={"owner": "ana@example.com", "status": "restricted"},
@@ -79,18 +73,18 @@ def test_patch_owner_and_status_is_audited(client: TestClient, db: Database, clo
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "restricted"
-    log = client.get("/v1/audit", headers=_token(db, clock, Role.AUDITOR)).json()
+    log = client.get("/v1/audit", headers=bearer(db, Role.AUDITOR)).json()
     [update] = [r for r in log if r["action"] == "identity.update"]
     assert update["actor"] == "token:t-responder"
     assert update["details"]["status"] == {"from": "active", "to": "restricted"}
-    assert client.get("/v1/audit/verify", headers=_token(db, clock, Role.AUDITOR)).json()["ok"] is True
+    assert client.get("/v1/audit/verify", headers=bearer(db, Role.AUDITOR)).json()["ok"] is True
 
 
-def test_owner_must_be_human(client: TestClient, db: Database, clock: FixedClock) -> None:
+def test_owner_must_be_human(client: TestClient, db: Database, bearer: Bearer) -> None:
     response = client.patch(
         "/v1/identities/github:helper-bot",
         json={"owner": "AKIAIOSFODNN7EXAMPLE"},
-        headers=_token(db, clock, Role.RESPONDER),
+        headers=bearer(db, Role.RESPONDER),
     )
     assert response.status_code == 422
 

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from conftest import Bearer
 from onelane.api import create_app
-from onelane.auth.tokens import Role, create_token
+from onelane.auth.tokens import Role
 from onelane.cli.main import app as cli
 from onelane.clock import FixedClock
 from onelane.detect.models import Alert
@@ -59,19 +60,14 @@ def client(stored: Database, clock: FixedClock) -> Iterator[TestClient]:
         yield c
 
 
-def _auth(db: Database, clock: FixedClock, role: Role) -> dict[str, str]:
-    _, token = create_token(db, name=f"t-{role}", role=role, actor="test", clock=clock)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def _rules(response: object) -> list[str]:
     return [a["rule_id"] for a in response.json()]  # type: ignore[attr-defined]
 
 
 def test_list_filters_by_rule_since_severity_and_identity(
-    client: TestClient, stored: Database, clock: FixedClock
+    client: TestClient, stored: Database, bearer: Bearer
 ) -> None:
-    headers = _auth(stored, clock, Role.AUDITOR)
+    headers = bearer(stored, Role.AUDITOR)
     everything = client.get("/v1/alerts", headers=headers)
     assert everything.status_code == 200, everything.text
     assert _rules(everything) == ["behaviour.credential-replay", "behaviour.burst", "7f3c-sigma-rule"]
@@ -94,8 +90,8 @@ def test_list_filters_by_rule_since_severity_and_identity(
         assert response.json()["error"]["code"] == "INPUT"
 
 
-def test_get_one_and_a_missing_one(client: TestClient, stored: Database, clock: FixedClock) -> None:
-    headers = _auth(stored, clock, Role.RESPONDER)
+def test_get_one_and_a_missing_one(client: TestClient, stored: Database, bearer: Bearer) -> None:
+    headers = bearer(stored, Role.RESPONDER)
     first = client.get("/v1/alerts", headers=headers).json()[0]
     one = client.get(f"/v1/alerts/{first['id']}", headers=headers)
     assert one.status_code == 200 and one.json() == first
@@ -103,14 +99,14 @@ def test_get_one_and_a_missing_one(client: TestClient, stored: Database, clock: 
 
 
 def test_a_responder_changes_the_status_and_the_audit_log_names_it(
-    client: TestClient, stored: Database, clock: FixedClock
+    client: TestClient, stored: Database, bearer: Bearer
 ) -> None:
-    reader = _auth(stored, clock, Role.AUDITOR)
+    reader = bearer(stored, Role.AUDITOR)
     first = client.get("/v1/alerts", headers=reader).json()[0]
     url = f"/v1/alerts/{first['id']}/status"
     assert client.post(url, json={"status": "closed"}, headers=reader).status_code == 403
     assert client.post(url, json={"status": "closed"}).status_code == 401
-    responder = _auth(stored, clock, Role.RESPONDER)
+    responder = bearer(stored, Role.RESPONDER)
     assert client.post(url, json={"status": "finished"}, headers=responder).status_code == 422
     changed = client.post(url, json={"status": "acknowledged"}, headers=responder)
     assert changed.status_code == 200 and changed.json()["status"] == "acknowledged"
