@@ -27,6 +27,7 @@ from onelane.errors import ConfigError
 app = typer.Typer(help="Alerts raised by detection: list, show, acknowledge, close.", no_args_is_help=True)
 
 COLUMNS = ("id", "severity", "status", "title", "identity", "credential_id", "count", "last_seen")
+EVIDENCE_COLUMNS = ("time", "action", "outcome", "src_ip", "credential_id", "user_agent")
 
 
 @app.command("list")
@@ -80,15 +81,18 @@ def show(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show one alert with its reason, techniques and evidence."""
-    from onelane.detect.store import get_alert
+    """Show one alert with its reason, techniques and evidence, and the evidence events
+    that are in the event store."""
+    from onelane.detect.store import evidence_events, get_alert
 
     with reported():
         database = open_db(db)
         with database.connect() as conn:
-            body = get_alert(conn, alert_id).to_dict()
+            alert = get_alert(conn, alert_id)
+            found = evidence_events(conn, alert)
+    body = alert.to_dict()
     if json:
-        print_json(body)
+        print_json({**body, "evidence_events": [e.to_dict() for e in found]})
         return
     for name, value in body.items():
         if isinstance(value, list | tuple):
@@ -96,6 +100,12 @@ def show(
         console.print(
             f"[bold]{name:>15}[/bold]  {value if value not in (None, '', {}) else '-'}", highlight=False
         )
+    rows = [{**e.to_dict(), "time": e.time.isoformat()} for e in found]
+    print_table(
+        rows,
+        EVIDENCE_COLUMNS,
+        title=f"{len(found)} of {len(alert.evidence)} evidence events in the event store",
+    )
 
 
 @app.command("set-status")

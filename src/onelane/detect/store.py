@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection, Row
 from onelane import audit
 from onelane.detect.models import ACTIVE_STATUSES, SEVERITIES, STATUSES, Alert, severity_rank
 from onelane.errors import ConfigError, NotFoundError
+from onelane.events.models import Event
+from onelane.events.retention import events_by_id
 from onelane.store.bulk import insert_many
 from onelane.store.db import Database
 from onelane.store.match import json_contains_string, text_filter
@@ -148,6 +150,13 @@ def get_alert(conn: Connection, alert_id: str) -> Alert:
     if row is None:
         raise NotFoundError("alert", alert_id)
     return _alert(row)
+
+
+def evidence_events(conn: Connection, alert: Alert) -> list[Event]:
+    """The stored events an alert names as evidence, oldest first. Alerts from
+    ``onelane detect`` over files name events that were never stored; an event pruned
+    since is gone too."""
+    return events_by_id(conn, alert.evidence, start=alert.first_seen, end=alert.last_seen)
 
 
 def set_status(db: Database, alert_id: str, status: str, clock: Clock, *, actor: str) -> Alert:

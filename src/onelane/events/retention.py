@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,6 +130,19 @@ def event_from_row(row: Any) -> Event:
         raw=dict(row.raw or {}),
         identity_id=row.identity_id,
     )
+
+
+def events_by_id(conn: Connection, ids: Sequence[str], *, start: datetime, end: datetime) -> list[Event]:
+    """The stored events with these ids and a time within ``[start, end]`` (an alert's
+    span: the bounds let the time index find them), oldest first."""
+    if not ids:
+        return []
+    query = (
+        sa.select(events)
+        .where(events.c.time >= start, events.c.time <= end, events.c.id.in_(list(ids)))
+        .order_by(events.c.time, events.c.seq)
+    )
+    return [event_from_row(row) for row in conn.execute(query)]
 
 
 def list_events(

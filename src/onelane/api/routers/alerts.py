@@ -1,4 +1,5 @@
-"""REST for alerts: ``GET /v1/alerts`` and ``GET /v1/alerts/{id}`` to look (reader roles),
+"""REST for alerts: ``GET /v1/alerts``, ``GET /v1/alerts/{id}`` and its evidence events
+``GET /v1/alerts/{id}/events`` to look (reader roles),
 ``POST /v1/alerts/{id}/status`` to acknowledge, close, suppress or reopen (responder or
 admin; audited with the token's name).
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from onelane.api.deps import StateDep, require
 from onelane.auth.tokens import READERS, Operator, Role
 from onelane.detect.models import SEVERITIES, STATUSES
-from onelane.detect.store import get_alert, list_alerts, set_status
+from onelane.detect.store import evidence_events, get_alert, list_alerts, set_status
 from onelane.errors import ConfigError, InputError
 from onelane.events.retention import parse_since
 
@@ -56,6 +57,13 @@ def get_alerts(
 def get_one(st: StateDep, _op: Reader, alert_id: str) -> dict[str, Any]:
     with st.db.connect() as conn:
         return get_alert(conn, alert_id).to_dict()
+
+
+@router.get("/alerts/{alert_id}/events")
+def get_evidence(st: StateDep, _op: Reader, alert_id: str) -> list[dict[str, Any]]:
+    """The alert's evidence events that are in the event store, oldest first."""
+    with st.db.connect() as conn:
+        return [e.to_dict() for e in evidence_events(conn, get_alert(conn, alert_id))]
 
 
 @router.post("/alerts/{alert_id}/status")
