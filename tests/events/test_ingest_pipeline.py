@@ -155,6 +155,34 @@ def test_malformed_records_are_rejected_with_location_and_the_rest_stored(
     assert "eventName" in lines[2]["reason"]
 
 
+def test_odd_values_in_records_never_stop_an_ingest(any_db: Database, clock: FixedClock) -> None:
+    odd_agent = cloudtrail(
+        userAgent=["curl"], awsRegion={"name": "us-east-1"}, recipientAccountId=111122223333
+    )
+    odd_identity = cloudtrail()
+    odd_identity["userIdentity"].update(type=True, accessKeyId={"id": 1}, userName=["bob"])
+    records = [
+        cloudtrail(),
+        {"Type": [], "category": {"a": 1}},  # a list and a dict where detection expects names
+        odd_agent,
+        odd_identity,
+        cloudtrail(eventTime="9" * 400),  # seconds no clock reaches: a time that does not parse
+        cloudtrail(),
+    ]
+    summary = _run(any_db, clock, jsonl(records))
+    assert (summary.read, summary.stored, summary.unsupported, summary.time_inferred) == (6, 5, 1, 1)
+    with any_db.connect() as conn:
+        stored = {e.id: e for e in list_events(conn)}
+    agent = stored[odd_agent["eventID"]]
+    assert (agent.user_agent, agent.region, agent.account) == (None, None, "111122223333")
+    actor = stored[odd_identity["eventID"]].actor
+    assert (actor.type, actor.name, stored[odd_identity["eventID"]].credential_id) == (
+        "Unknown",
+        "backup-bot",
+        None,
+    )
+
+
 def test_record_without_usable_time_gets_the_ingest_time(any_db: Database, clock: FixedClock) -> None:
     missing = cloudtrail()
     del missing["eventTime"]

@@ -24,6 +24,7 @@ reason and the raw text when there is one. Nothing in one record stops the other
 from __future__ import annotations
 
 import gc
+import json
 import queue
 import threading
 import time
@@ -364,7 +365,10 @@ class Ingest:
     def _reject(self, record: RawRecord, kind: str, reason: str) -> None:
         raw = record.text.decode(errors="replace").rstrip("\r\n") if record.text else None
         if raw is None:
-            raw = orjson.dumps(record.data, default=str).decode()
+            try:
+                raw = orjson.dumps(record.data, default=str).decode()
+            except TypeError:  # a record built in Python: an integer past 64 bits, a key not a string
+                raw = json.dumps(record.data, default=str)
         self.rejects.write(
             {
                 "file": record.file,

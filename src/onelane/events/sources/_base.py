@@ -78,11 +78,23 @@ def source_names() -> list[str]:
     return [source.name for source in _ORDERED]
 
 
+_DETECT_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
+
+
 def detect_source(record: dict[str, Any], first: EventSource | None = None) -> EventSource | None:
-    """The first source whose ``detect`` accepts ``record``, trying ``first`` first."""
-    if first is not None and first.detect(record):
+    """The first source whose ``detect`` accepts ``record``, trying ``first`` first. A
+    source whose ``detect`` fails on an odd record (a list where it expects a string)
+    does not claim it: one strange record must not stop an ingest."""
+    if first is not None and _claims(first, record):
         return first
     for source in _ORDERED:
-        if source is not first and source.detect(record):
+        if source is not first and _claims(source, record):
             return source
     return None
+
+
+def _claims(source: EventSource, record: dict[str, Any]) -> bool:
+    try:
+        return bool(source.detect(record))
+    except _DETECT_ERRORS:
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -39,13 +40,15 @@ def parse_time(value: Any, field: str) -> datetime:
         _TIME_CACHE[value] = when
         return when
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-        while abs(seconds) >= 1e11:  # ms, us or ns since the epoch
-            seconds /= 1000.0
         try:
+            seconds = float(value)
+            if not math.isfinite(seconds) or abs(seconds) >= 1e20:  # beyond nanoseconds
+                raise OverflowError
+            while abs(seconds) >= 1e11:  # ms, us or ns since the epoch
+                seconds /= 1000.0
             return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise EventError(f"time {value!r} is out of range", field=field) from exc
+            raise EventError(f"time {repr(value)[:40]} is out of range", field=field) from exc
     raise EventError(f"time must be a string or a number, not {type(value).__name__}", field=field)
 
 

@@ -56,6 +56,7 @@ from onelane.events.sources._fields import (
     fold_keys,
     parse_time,
     stable_id,
+    text,
 )
 
 _TOP_KEYS = (
@@ -218,12 +219,18 @@ class CloudTrail(EventSource):
         identity = record.get("userIdentity")
         if type(identity) is not dict:
             identity = {}
+        # values are read as they come and checked for text without a call: a number
+        # becomes its text, anything else (a list where a name belongs) is dropped
         account = record.get("recipientAccountId") or identity.get("accountId")
+        if account is not None and account.__class__ is not str:
+            account = text(account)
         session: dict[str, Any] = {}
         actor, credential = _actor(identity, session)
         invoked_by = identity.get("invokedBy")
+        if invoked_by is not None and invoked_by.__class__ is not str:
+            invoked_by = text(invoked_by)
         behalf = identity.get("onBehalfOf")
-        on_behalf_of = behalf.get("userId") if type(behalf) is dict else None
+        on_behalf_of = text(behalf.get("userId")) if type(behalf) is dict else None
 
         src_ip = record.get("sourceIPAddress")
         if src_ip is not None and (type(src_ip) is not str or not src_ip or not _is_address(src_ip)):
@@ -250,6 +257,12 @@ class CloudTrail(EventSource):
 
         resources = _resources(record, action, account)
         event_id = record.get("eventID")
+        user_agent = record.get("userAgent")
+        if user_agent is not None and user_agent.__class__ is not str:
+            user_agent = text(user_agent)
+        region = record.get("awsRegion")
+        if region is not None and region.__class__ is not str:
+            region = text(region)
         return Event(
             id=str(event_id) if event_id else stable_id("cloudtrail", record),
             time=when,
@@ -261,13 +274,13 @@ class CloudTrail(EventSource):
             credential_id=credential,
             session=session,
             src_ip=src_ip,
-            user_agent=record.get("userAgent"),
+            user_agent=user_agent,
             resources=resources,
             on_behalf_of=on_behalf_of,
             invoked_by=invoked_by,
             ocsf_class=ocsf_class,
             account=account,
-            region=record.get("awsRegion"),
+            region=region,
             raw=record,
         )
 
@@ -278,6 +291,13 @@ def _actor(identity: dict[str, Any], session: dict[str, Any]) -> tuple[Actor, st
     arn = identity.get("arn")
     key = identity.get("accessKeyId") or identity.get("credentialId") or None
     name = identity.get("userName")
+    if not (
+        kind.__class__ is str
+        and (arn is None or arn.__class__ is str)
+        and (key is None or key.__class__ is str)
+        and (name is None or name.__class__ is str)
+    ):
+        kind, arn, key, name = text(kind) or "Unknown", text(arn), text(key), text(name)
     ids: list[str] = []
     if arn:
         ids.append(arn)
@@ -286,12 +306,15 @@ def _actor(identity: dict[str, Any], session: dict[str, Any]) -> tuple[Actor, st
         issuer = context.get("sessionIssuer")
         if type(issuer) is dict and issuer:
             issuer_arn = issuer.get("arn")
+            if issuer_arn is not None and issuer_arn.__class__ is not str:
+                issuer_arn = text(issuer_arn)
             if issuer_arn:
                 if issuer_arn not in ids:
                     ids.append(issuer_arn)
                 session["issuer"] = issuer_arn
             if kind == "AssumedRole":
-                name = issuer.get("userName") or name
+                role = issuer.get("userName")
+                name = (role if role.__class__ is str else text(role)) or name
         attributes = context.get("attributes")
         if type(attributes) is dict:
             mfa = attributes.get("mfaAuthenticated")
@@ -309,13 +332,14 @@ def _actor(identity: dict[str, Any], session: dict[str, Any]) -> tuple[Actor, st
     if kind == "AssumedRole" and arn and "/" in arn:
         session["name"] = arn.rsplit("/", 1)[1]
     elif kind == "AWSService":
-        service = identity.get("invokedBy")
+        service = text(identity.get("invokedBy"))
         if service:
             ids.append(service)
             name = name or service
     elif kind == "Root":
-        if not ids and identity.get("accountId"):
-            ids.append(f"arn:aws:iam::{identity['accountId']}:root")
+        account = text(identity.get("accountId"))
+        if not ids and account:
+            ids.append(f"arn:aws:iam::{account}:root")
         name = name or "root"
     elif kind in ("SAMLUser", "WebIdentityUser", "IdentityCenterUser"):
         address = email(name)
@@ -325,7 +349,7 @@ def _actor(identity: dict[str, Any], session: dict[str, Any]) -> tuple[Actor, st
         ids.append(key)
     if not name and arn and "/" in arn:
         name = arn.split("/", 1)[1]
-    return Actor(kind, name or identity.get("principalId") or None, tuple(ids)), key
+    return Actor(kind, name or text(identity.get("principalId")), tuple(ids)), key
 
 
 def _resources(record: dict[str, Any], action: str, account: str | None) -> list[str]:
@@ -335,7 +359,7 @@ def _resources(record: dict[str, Any], action: str, account: str | None) -> list
         for item in listed:
             if type(item) is dict:
                 arn = item.get("ARN") or item.get("arn")
-                if arn and arn not in found:
+                if arn and arn.__class__ is str and arn not in found:
                     found.append(arn)
     params = record.get("requestParameters")
     if type(params) is not dict or not params:

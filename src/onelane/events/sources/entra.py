@@ -125,9 +125,10 @@ def _log_analytics(record: dict[str, Any]) -> dict[str, Any] | None:
 
 def is_signin(record: dict[str, Any]) -> bool:
     """True for a sign-in record in any of the three shapes."""
-    if _category(record) in _SIGNIN_CATEGORIES or record.get("Type") in _SIGNIN_TABLES:
+    table = record.get("Type")
+    if _category(record) in _SIGNIN_CATEGORIES or (type(table) is str and table in _SIGNIN_TABLES):
         return True
-    if record.get("Type") == "AuditLogs":
+    if table == "AuditLogs":
         return False
     graph = _log_analytics(record)
     if graph is not None:
