@@ -67,6 +67,28 @@ RECORDS: list[dict[str, Any]] = [
     },
 ]
 
+RECORDS += [
+    {
+        "class_uid": 6003,
+        "time": 1714557600000,
+        "metadata": {"uid": "m-1", "product": {"name": "CloudTrail"}},
+        "api": {"operation": "CreateAccessKey", "service": {"name": "iam.amazonaws.com"}},
+        "actor": {
+            "user": {
+                "uid": "arn:aws:iam::111122223333:user/ana",
+                "type": "IAMUser",
+                "name": "ana",
+                "credential_uid": "AKIAEXAMPLE",
+            },
+        },
+        "src_endpoint": {"ip": "198.51.100.1"},
+        "status_id": 2,
+        "status_code": "AccessDenied",
+        "cloud": {"region": "us-east-1", "account": {"uid": "111122223333"}},
+    },
+    orjson.loads(orjson.dumps(next(iter(normalize_records([cloudtrail()]))).to_dict())),  # type: ignore[union-attr]
+]
+
 JSON = st.recursive(
     st.none()
     | st.booleans()
@@ -88,7 +110,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(RECORDS), st.data())
 def test_any_value_anywhere_is_an_event_or_an_error(record: dict[str, Any], data: st.DataObject) -> None:
     odd = copy.deepcopy(record)

@@ -91,7 +91,7 @@ class Actor:
     def from_dict(cls, data: dict[str, Any]) -> Actor:
         return cls(
             type=str(data.get("type") or "Unknown"),
-            name=data.get("name"),
+            name=_text(data, "name"),
             ids=tuple(str(i) for i in data.get("ids") or ()),
         )
 
@@ -182,17 +182,25 @@ class Event:
             action=str(data["action"]),
             outcome=outcome,
             actor=Actor.from_dict(actor) if isinstance(actor, dict) else UNKNOWN_ACTOR,
-            error=data.get("error"),
-            credential_id=data.get("credential_id"),
+            error=_text(data, "error"),
+            credential_id=_text(data, "credential_id"),
             session=dict(data.get("session") or {}),
-            src_ip=data.get("src_ip"),
-            user_agent=data.get("user_agent"),
+            src_ip=_text(data, "src_ip"),
+            user_agent=_text(data, "user_agent"),
             resources=[str(r) for r in data.get("resources") or ()],
-            on_behalf_of=data.get("on_behalf_of"),
-            invoked_by=data.get("invoked_by"),
+            on_behalf_of=_text(data, "on_behalf_of"),
+            invoked_by=_text(data, "invoked_by"),
             ocsf_class=int(data.get("ocsf_class") or API_ACTIVITY),
-            account=data.get("account"),
-            region=data.get("region"),
+            account=_text(data, "account"),
+            region=_text(data, "region"),
             raw=dict(data.get("raw") or {}),
-            identity_id=data.get("identity_id"),
+            identity_id=_text(data, "identity_id"),
         )
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    """``data[key]`` when it is text or absent; TypeError otherwise (see ``from_dict``)."""
+    value = data.get(key)
+    if value is None or type(value) is str:
+        return value
+    raise TypeError(f"{key} must be text, not {type(value).__name__}")
