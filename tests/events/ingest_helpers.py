@@ -1,4 +1,4 @@
-"""Small CloudTrail, Okta and Kubernetes records for ingest tests."""
+"""Small CloudTrail, Okta, Kubernetes, GitHub and OCSF records for ingest tests."""
 
 from __future__ import annotations
 
@@ -54,6 +54,46 @@ def assumed_role(role: str, session: str, key: str, **kw: Any) -> dict[str, Any]
         }
     }
     return record
+
+
+def github_streaming() -> dict[str, Any]:
+    """A GitHub audit-log streaming record: a bot deletes a repository with an app token."""
+    return {
+        "@timestamp": 1700000000123,
+        "_document_id": "doc-1",
+        "action": "repo.destroy",
+        "actor": "ci-bot[bot]",
+        "actor_id": 42,
+        "org": "acme",
+        "repo": "acme/payments",
+        "programmatic_access_type": "GitHub App server-to-server token",
+        "token_id": 987,
+        "oauth_application_id": 55,
+        "actor_ip": "203.0.113.9",
+    }
+
+
+def ocsf_api_activity() -> dict[str, Any]:
+    """An OCSF API Activity record as Amazon Security Lake writes CloudTrail: a denied
+    CreateAccessKey by an IAM user's access key."""
+    return {
+        "class_uid": 6003,
+        "time": 1714557600000,
+        "metadata": {"uid": "m-1", "product": {"name": "CloudTrail"}},
+        "api": {"operation": "CreateAccessKey", "service": {"name": "iam.amazonaws.com"}},
+        "actor": {
+            "user": {
+                "uid": "arn:aws:iam::111122223333:user/ana",
+                "type": "IAMUser",
+                "name": "ana",
+                "credential_uid": "AKIAEXAMPLE",
+            }
+        },
+        "src_endpoint": {"ip": "198.51.100.1"},
+        "status_id": 2,
+        "status_code": "AccessDenied",
+        "cloud": {"region": "us-east-1", "account": {"uid": "111122223333"}},
+    }
 
 
 def jsonl(records: list[dict[str, Any]]) -> bytes:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from ingest_helpers import github_streaming, ocsf_api_activity
 
 from onelane.events import (
     ACCOUNT_CHANGE,
@@ -64,19 +65,7 @@ def test_github_alert_dismissal() -> None:
 
 
 def test_github_streaming_record_with_epoch_millis_and_token() -> None:
-    record = {
-        "@timestamp": 1700000000123,
-        "_document_id": "doc-1",
-        "action": "repo.destroy",
-        "actor": "ci-bot[bot]",
-        "actor_id": 42,
-        "org": "acme",
-        "repo": "acme/payments",
-        "programmatic_access_type": "GitHub App server-to-server token",
-        "token_id": 987,
-        "oauth_application_id": 55,
-        "actor_ip": "203.0.113.9",
-    }
+    record = github_streaming()
     source = get_source("github")
     assert source.detect(record)
     event = source.normalize(record)
@@ -189,24 +178,7 @@ def test_entra_graph_sign_in_by_user_through_an_app() -> None:
 
 
 def test_ocsf_security_lake_api_activity() -> None:
-    record = {
-        "class_uid": 6003,
-        "time": 1714557600000,
-        "metadata": {"uid": "m-1", "product": {"name": "CloudTrail"}},
-        "api": {"operation": "CreateAccessKey", "service": {"name": "iam.amazonaws.com"}},
-        "actor": {
-            "user": {
-                "uid": "arn:aws:iam::111122223333:user/ana",
-                "type": "IAMUser",
-                "name": "ana",
-                "credential_uid": "AKIAEXAMPLE",
-            }
-        },
-        "src_endpoint": {"ip": "198.51.100.1"},
-        "status_id": 2,
-        "status_code": "AccessDenied",
-        "cloud": {"region": "us-east-1", "account": {"uid": "111122223333"}},
-    }
+    record = ocsf_api_activity()
     source = get_source("ocsf")
     assert source.detect(record)
     event = source.normalize(record)

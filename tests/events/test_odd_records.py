@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import assumed_role, cloudtrail
+from ingest_helpers import assumed_role, cloudtrail, github_streaming, ocsf_api_activity
 
 from onelane.errors import EventError
 from onelane.events import normalize_records
@@ -30,17 +30,7 @@ RECORDS: list[dict[str, Any]] = [
         "authenticationContext": {"externalSessionId": "s1"},
         "target": [{"id": "0oa1", "type": "AppInstance", "alternateId": "app"}],
     },
-    {
-        "@timestamp": 1700000000123,
-        "_document_id": "doc-1",
-        "action": "repo.destroy",
-        "actor": "ci-bot[bot]",
-        "actor_id": 42,
-        "org": "acme",
-        "repo": "acme/payments",
-        "token_id": 987,
-        "actor_ip": "203.0.113.9",
-    },
+    github_streaming(),
     {
         "kind": "Event",
         "apiVersion": "audit.k8s.io/v1",
@@ -65,27 +55,8 @@ RECORDS: list[dict[str, Any]] = [
         "status": {"errorCode": 50126, "failureReason": "Invalid password"},
         "clientAppUsed": "Browser",
     },
-]
-
-RECORDS += [
-    {
-        "class_uid": 6003,
-        "time": 1714557600000,
-        "metadata": {"uid": "m-1", "product": {"name": "CloudTrail"}},
-        "api": {"operation": "CreateAccessKey", "service": {"name": "iam.amazonaws.com"}},
-        "actor": {
-            "user": {
-                "uid": "arn:aws:iam::111122223333:user/ana",
-                "type": "IAMUser",
-                "name": "ana",
-                "credential_uid": "AKIAEXAMPLE",
-            },
-        },
-        "src_endpoint": {"ip": "198.51.100.1"},
-        "status_id": 2,
-        "status_code": "AccessDenied",
-        "cloud": {"region": "us-east-1", "account": {"uid": "111122223333"}},
-    },
+    ocsf_api_activity(),
+    # onelane's own jsonl: a normalised event as Event.to_dict writes it
     orjson.loads(orjson.dumps(next(iter(normalize_records([cloudtrail()]))).to_dict())),  # type: ignore[union-attr]
 ]
 
