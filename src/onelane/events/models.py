@@ -91,7 +91,7 @@ class Actor:
     def from_dict(cls, data: dict[str, Any]) -> Actor:
         return cls(
             type=str(data.get("type") or "Unknown"),
-            name=_text(data, "name"),
+            name=_strict_text(data, "name"),
             ids=tuple(str(i) for i in data.get("ids") or ()),
         )
 
@@ -182,24 +182,25 @@ class Event:
             action=str(data["action"]),
             outcome=outcome,
             actor=Actor.from_dict(actor) if isinstance(actor, dict) else UNKNOWN_ACTOR,
-            error=_text(data, "error"),
-            credential_id=_text(data, "credential_id"),
+            error=_strict_text(data, "error"),
+            credential_id=_strict_text(data, "credential_id"),
             session=dict(data.get("session") or {}),
-            src_ip=_text(data, "src_ip"),
-            user_agent=_text(data, "user_agent"),
+            src_ip=_strict_text(data, "src_ip"),
+            user_agent=_strict_text(data, "user_agent"),
             resources=[str(r) for r in data.get("resources") or ()],
-            on_behalf_of=_text(data, "on_behalf_of"),
-            invoked_by=_text(data, "invoked_by"),
+            on_behalf_of=_strict_text(data, "on_behalf_of"),
+            invoked_by=_strict_text(data, "invoked_by"),
             ocsf_class=int(data.get("ocsf_class") or API_ACTIVITY),
-            account=_text(data, "account"),
-            region=_text(data, "region"),
+            account=_strict_text(data, "account"),
+            region=_strict_text(data, "region"),
             raw=dict(data.get("raw") or {}),
-            identity_id=_text(data, "identity_id"),
+            identity_id=_strict_text(data, "identity_id"),
         )
 
 
-def _text(data: dict[str, Any], key: str) -> str | None:
-    """``data[key]`` when it is text or absent; TypeError otherwise (see ``from_dict``)."""
+def _strict_text(data: dict[str, Any], key: str) -> str | None:
+    """``data[key]`` when it is text or absent; TypeError otherwise (see ``from_dict``).
+    Unlike ``sources._fields.text`` it converts nothing: this is onelane's own format."""
     value = data.get(key)
     if value is None or type(value) is str:
         return value
