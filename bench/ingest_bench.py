@@ -9,9 +9,10 @@ temporary file, then in the same run prints events/s for:
 (b) read + normalise only (``normalize_records(read_records(path), "cloudtrail")``);
 (c) end to end: read + normalise + resolve identities + store events and usage facts
     into a fresh SQLite database, in the default batches (``BATCH_SIZE``);
-(d) the database alone: the rows (c) stored, read back and inserted again with the
-    driver's ``executemany`` into a fresh database of the same schema, in the same
-    batches: what storing costs with no Python work around it.
+(d) the database alone: the rows (c) stored (events and the blocks of raw records they
+    name), read back and inserted again with the driver's ``executemany`` into a fresh
+    database of the same schema, in the same batches: what storing costs with no Python
+    work around it.
 
 and the process's resident memory (current and peak RSS) when (c) has read 250k events
 and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on one core,
@@ -40,8 +41,10 @@ from onelane.events.pipeline import BATCH_SIZE, IngestSummary, ingest
 from onelane.events.writer import COLUMNS
 from onelane.store import migrate
 from onelane.store.db import Database
+from onelane.store.tables import event_blocks
 
 NORMALISE_TARGET = 100_000
+BLOCK_COLUMNS = tuple(event_blocks.columns.keys())
 END_TO_END_TARGET = 50_000
 
 
@@ -95,11 +98,18 @@ def database_alone(stored: str, fresh: str) -> tuple[int, float]:
     target.execute("PRAGMA wal_autocheckpoint=8192")
     names = ", ".join(COLUMNS)
     insert = f"INSERT INTO events ({names}) VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
+    blocks = f"SELECT {', '.join(BLOCK_COLUMNS)} FROM event_blocks WHERE id > ? AND id <= ? ORDER BY id"
+    insert_blocks = f"INSERT INTO event_blocks VALUES ({', '.join('?' * len(BLOCK_COLUMNS))})"
     cursor = source.execute(f"SELECT {names} FROM events ORDER BY seq")
-    count, elapsed = 0, 0.0
+    block_at = COLUMNS.index("raw_block")
+    count, elapsed, copied = 0, 0.0, 0
     while rows := cursor.fetchmany(BATCH_SIZE):
+        last = max(row[block_at] for row in rows)
+        named = source.execute(blocks, (copied, last)).fetchall()
+        copied = last
         start = time.perf_counter()
         target.execute("BEGIN")
+        target.executemany(insert_blocks, named)
         target.executemany(insert, rows)
         target.execute("COMMIT")
         elapsed += time.perf_counter() - start

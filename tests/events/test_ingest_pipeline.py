@@ -10,7 +10,7 @@ from ingest_helpers import assumed_role, cloudtrail, jsonl
 
 from onelane import audit
 from onelane.clock import FixedClock
-from onelane.events import read_records
+from onelane.events import rawblocks, read_records
 from onelane.events.models import Actor, Event
 from onelane.events.pipeline import RejectList, RejectsFile, ingest
 from onelane.events.resolve import Evidence, infer_kind, lookup_keys
@@ -19,7 +19,7 @@ from onelane.inventory import importers, repo
 from onelane.inventory.load import load
 from onelane.inventory.models import Kind
 from onelane.store.db import Database
-from onelane.store.tables import events, external_ids
+from onelane.store.tables import event_blocks, events, external_ids
 
 ORG = Path(__file__).resolve().parents[2] / "examples" / "inventory" / "org.csv"
 
@@ -223,8 +223,13 @@ def test_raw_record_is_stored_as_read(any_db: Database, clock: FixedClock) -> No
     line = b'{"eventSource":"s3.amazonaws.com",  "eventName":"GetObject","eventTime":"2026-05-30T10:00:00Z","eventID":"x1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}\n'
     _run(any_db, clock, line)
     with any_db.connect() as conn:
-        raw = conn.execute(sa.select(events.c.raw)).scalar()
-    assert raw["eventName"] == "GetObject" and raw["userIdentity"]["type"] == "IAMUser"
+        block, slot = conn.execute(sa.select(events.c.raw_block, events.c.raw_slot)).one()
+        data, ends = conn.execute(
+            sa.select(event_blocks.c.data, event_blocks.c.ends).where(event_blocks.c.id == block)
+        ).one()
+        (stored,) = list_events(conn)
+    assert rawblocks.unpack(data, ends)[slot] == line.rstrip(b"\n")  # the bytes, spacing and all
+    assert stored.raw["eventName"] == "GetObject" and stored.raw["userIdentity"]["type"] == "IAMUser"
 
 
 def test_prune_deletes_old_events_in_batches_and_is_audited(any_db: Database, clock: FixedClock) -> None:

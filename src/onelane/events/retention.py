@@ -1,9 +1,10 @@
 """Stored events: look at them, and delete those older than the retention period.
 
 Normalised events are kept :data:`DEFAULT_DAYS` days by default (``ONELANE_RETENTION_DAYS``
-or ``--days``), counted from the event time. :func:`prune` deletes in batches, one
-transaction each, and writes one audit record (``events.prune``) with the cutoff and
-the count. Usage facts (``credential_usage``, ``entitlement_usage``, ``last_seen``,
+or ``--days``), counted from the event time. :func:`prune` deletes events in batches,
+one transaction each, then the blocks of raw records that no event names any more (see
+``rawblocks``), and writes one audit record (``events.prune``) with the cutoff and the
+count. Usage facts (``credential_usage``, ``entitlement_usage``, ``last_seen``,
 ``last_used``) are aggregates and are kept.
 """
 
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection
 from onelane import audit
 from onelane.clock import utc
 from onelane.errors import ConfigError
+from onelane.events import rawblocks
 from onelane.events.models import Actor, Event
 from onelane.store.db import Database
 from onelane.store.match import text_filter
@@ -95,6 +97,10 @@ def prune(
         deleted += max(done, 0)
         if done < batch:
             break
+    while True:
+        with db.begin() as conn:
+            if rawblocks.prune(conn, cutoff, batch=batch) < batch:
+                break
     with db.begin() as conn:
         audit.append(
             conn,
@@ -107,8 +113,8 @@ def prune(
     return PruneResult(cutoff, deleted, False)
 
 
-def event_from_row(row: Any) -> Event:
-    """The :class:`Event` of an ``events`` row."""
+def event_from_row(row: Any, raw: dict[str, Any]) -> Event:
+    """The :class:`Event` of an ``events`` row and its raw record."""
     return Event(
         id=row.id,
         time=utc(row.time),
@@ -127,7 +133,7 @@ def event_from_row(row: Any) -> Event:
         ocsf_class=row.ocsf_class,
         account=row.account,
         region=row.region,
-        raw=dict(row.raw or {}),
+        raw=raw,
         identity_id=row.identity_id,
     )
 
@@ -142,7 +148,13 @@ def events_by_id(conn: Connection, ids: Sequence[str], *, start: datetime, end: 
         .where(events.c.time >= start, events.c.time <= end, events.c.id.in_(list(ids)))
         .order_by(events.c.time, events.c.seq)
     )
-    return [event_from_row(row) for row in conn.execute(query)]
+    return _with_raw(conn, query)
+
+
+def _with_raw(conn: Connection, query: sa.Select[Any]) -> list[Event]:
+    rows = conn.execute(query).all()
+    raws = rawblocks.load(conn, ((row.raw_block, row.raw_slot) for row in rows))
+    return [event_from_row(row, raws.get((row.raw_block, row.raw_slot), {})) for row in rows]
 
 
 def list_events(
@@ -166,7 +178,7 @@ def list_events(
         query = query.where(events.c.time >= since)
     if limit:
         query = query.limit(limit)
-    return [event_from_row(row) for row in conn.execute(query)]
+    return _with_raw(conn, query)
 
 
 def count_events(conn: Connection) -> int:

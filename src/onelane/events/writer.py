@@ -9,6 +9,7 @@ is detected the batch is rolled back and written again.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from onelane.errors import StoreError
+from onelane.events import rawblocks
 from onelane.events._sql import chunks, insert_ignore
 from onelane.events.models import Event
 from onelane.events.resolve import ConcurrentWrite, Resolver
@@ -29,7 +31,7 @@ from onelane.store.tables import events
 from onelane.types import Clock
 
 COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
-READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources", "raw"})
+READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources"})
 MAX_EVENT_ID = 256
 KEY_CHUNK = 50_000
 """Keys per look-up of stored events (one query parameter, whatever the count)."""
@@ -82,13 +84,20 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value is not None and len(value) > size else value
 
 
-def event_row(item: Item, ingested_at: object, stored_time: object) -> tuple[object, ...]:
+def raw_text(item: Item) -> bytes:
+    """The record ``item`` came from: its text in the file, or its JSON."""
+    if item.raw is not None:
+        return item.raw.rstrip(b"\r\n")
+    try:
+        return orjson.dumps(item.event.raw, default=str)
+    except TypeError:  # a record built in Python: an integer past 64 bits, a key not a string
+        return json.dumps(item.event.raw, default=str).encode()
+
+
+def event_row(item: Item, ingested_at: object, stored_time: object, raw: rawblocks.Ref) -> tuple[object, ...]:
     """The ``events`` row of ``item``, in table column order; times as the driver takes
-    them (:func:`time_value`)."""
+    them (:func:`time_value`); ``raw`` is where its record was stored."""
     e = item.event
-    raw = item.raw.decode().rstrip("\r\n") if item.raw is not None else _json(e.raw)
-    if "\\u0000" in raw:  # PostgreSQL's jsonb refuses NUL characters
-        raw = raw.replace("\\u0000", "\\ufffd")
     actor = e.actor
     return (
         e.id,
@@ -111,7 +120,8 @@ def event_row(item: Item, ingested_at: object, stored_time: object) -> tuple[obj
         e.ocsf_class,
         _clip(e.region, 64),
         _clip(e.account, 128),
-        raw,
+        raw[0],
+        raw[1],
         ingested_at,
         e.session.get("time_inferred") is True,
     )
@@ -182,7 +192,10 @@ def write_batch(
                 now = clock.now()
                 resolution = resolver.resolve(conn, [it.event for it, _ in new], now=now, actor=actor)
                 stored_now = as_time(now)
-                rows = [event_row(it, stored_now, t) for it, t in new]
+                refs = rawblocks.write(
+                    conn, [raw_text(it) for it, _ in new], [it.event.time for it, _ in new]
+                )
+                rows = [event_row(it, stored_now, t, ref) for (it, t), ref in zip(new, refs, strict=True)]
                 if insert_ignore(conn, events, COLUMNS, rows, ready=READY) != len(rows):
                     raise ConcurrentWrite("events were stored by another writer")
                 usage = UsageBatch()

@@ -155,7 +155,8 @@ events = sa.Table(
     sa.Column("ocsf_class", sa.Integer, nullable=False),
     sa.Column("region", sa.String(64)),
     sa.Column("account", sa.String(128)),
-    sa.Column("raw", Json, nullable=False),
+    sa.Column("raw_block", sa.BigInteger, nullable=False),
+    sa.Column("raw_slot", sa.Integer, nullable=False),
     sa.Column("ingested_at", When, nullable=False),
     sa.Column("time_inferred", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("time", "id", name="uq_events_time_id"),
@@ -168,6 +169,22 @@ events = sa.Table(
     ),
     sa.Index("ix_events_identity_time", "identity_id", "time"),
     sa.Index("ix_events_credential_id", "credential_id"),
+)
+
+# The raw records of events, many to a compressed block (see events/rawblocks.py).
+event_blocks = sa.Table(
+    "event_blocks",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("first_time", When, nullable=False),
+    sa.Column("last_time", When, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("codec", sa.String(16), nullable=False),
+    sa.Column("ends", sa.LargeBinary, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Index("ix_event_blocks_first_time", "first_time"),
 )
 
 credential_usage = sa.Table(
