@@ -41,6 +41,7 @@ from onelane.events.reader import RawRecord, UnreadableRecordError
 from onelane.events.resolve import Resolver
 from onelane.events.sources import EventSource, detect_source, get_source
 from onelane.events.sources._fields import parse_time
+from onelane.events.turns import Turns
 from onelane.events.writer import Item, short_id, write_batch
 from onelane.gcpause import paused_gc
 from onelane.store.db import Database
@@ -50,6 +51,7 @@ BATCH_SIZE = 20_000  # larger batches share index and usage pages among more eve
 QUEUED_BATCHES = 2  # batches normalised ahead of the writer; bounds memory
 SWEEP_EVERY = 16  # batches between sweeps of the young generations (see flush)
 TIME_RETRIES = 3
+CHECKPOINT_EVERY = 64  # records between the reader's checks for the writer's turn (see turns)
 _NORMALISE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
@@ -174,7 +176,8 @@ class Ingest:
     """One ingest run: feed it records, then :meth:`finish` it for the summary.
 
     Batches are stored by a writer thread while the caller's thread normalises the next
-    one (SQLite releases the GIL while it works, so the two overlap on two cores). A batch
+    one; the two take turns around the writer's statements (see ``turns``) and overlap
+    during its commit. A batch
     is counted as stored only after its transaction commits; ``on_stored`` then receives
     its new events, with identities resolved, on the writer thread.
     """
@@ -211,6 +214,7 @@ class Ingest:
         self._failure: BaseException | None = None
         self._writer: threading.Thread | None = None
         self._unswept = 0
+        self._turns = Turns()
 
     def _counts(self, name: str) -> FileCounts:
         counts = self.summary.files.get(name)
@@ -221,7 +225,17 @@ class Ingest:
     def feed(self, records: Iterable[RawRecord | EventError]) -> None:
         """Normalise and store ``records`` (a batch is written whenever one fills)."""
         summary = self.summary
-        for record in records:
+        turns = self._turns
+        turns.start_reading()
+        try:
+            self._feed(records, summary, turns)
+        finally:
+            turns.stop_reading()
+
+    def _feed(self, records: Iterable[RawRecord | EventError], summary: IngestSummary, turns: Turns) -> None:
+        for n, record in enumerate(records):
+            if not n % CHECKPOINT_EVERY:
+                turns.checkpoint()
             summary.read += 1
             if type(record) is not RawRecord:
                 self._reader_error(record)  # type: ignore[arg-type]
@@ -262,12 +276,18 @@ class Ingest:
                 target=self._write_loop, name="onelane-ingest-writer", daemon=True
             )
             self._writer.start()
-        while True:
-            try:
-                self._queue.put(items, timeout=0.5)
-                return
-            except queue.Full:
-                self._raise_failure()
+        reading = self._turns.reading
+        self._turns.stop_reading()  # the writer may need its turn to make room
+        try:
+            while True:
+                try:
+                    self._queue.put(items, timeout=0.5)
+                    return
+                except queue.Full:
+                    self._raise_failure()
+        finally:
+            if reading:
+                self._turns.start_reading()
 
     def _write_loop(self) -> None:
         while (items := self._queue.get()) is not None:
@@ -279,7 +299,14 @@ class Ingest:
                 self._failure = exc
 
     def _store(self, items: list[Item]) -> None:
-        result = write_batch(self.db, items, resolver=self.resolver, clock=self.clock, actor=self.actor)
+        result = write_batch(
+            self.db,
+            items,
+            resolver=self.resolver,
+            clock=self.clock,
+            actor=self.actor,
+            turn=self._turns.writing,
+        )
         with self._lock:
             summary = self.summary
             stored = result.stored

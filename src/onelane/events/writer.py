@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -180,11 +181,13 @@ def write_batch(
     resolver: Resolver,
     clock: Clock,
     actor: str,
+    turn: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> BatchResult:
-    """Store ``items`` (unique ids) in one transaction; returns the ids stored."""
+    """Store ``items`` (unique ids) in one transaction; returns the ids stored. The
+    statements run inside ``turn()`` (see ``turns``), the commit after it."""
     for _attempt in range(ATTEMPTS):
         try:
-            with db.begin() as conn:
+            with db.begin() as conn, turn():
                 as_time = time_value(conn)
                 times = [as_time(it.event.time) for it in items]
                 existing = stored_ids(conn, items, times)

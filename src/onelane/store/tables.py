@@ -175,9 +175,7 @@ events = sa.Table(
 event_blocks = sa.Table(
     "event_blocks",
     metadata,
-    sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("first_time", When, nullable=False),
     sa.Column("last_time", When, nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
