@@ -24,7 +24,6 @@ reason and the raw text when there is one. Nothing in one record stops the other
 from __future__ import annotations
 
 import gc
-import json
 import queue
 import threading
 import time
@@ -42,7 +41,7 @@ from onelane.events.resolve import Resolver
 from onelane.events.sources import EventSource, detect_source, get_source
 from onelane.events.sources._fields import parse_time
 from onelane.events.turns import Turns
-from onelane.events.writer import Item, short_id, write_batch
+from onelane.events.writer import Item, record_json, short_id, write_batch
 from onelane.gcpause import paused_gc
 from onelane.store.db import Database
 from onelane.types import Clock
@@ -177,9 +176,9 @@ class Ingest:
 
     Batches are stored by a writer thread while the caller's thread normalises the next
     one; the two take turns around the writer's statements (see ``turns``) and overlap
-    during its commit. A batch
-    is counted as stored only after its transaction commits; ``on_stored`` then receives
-    its new events, with identities resolved, on the writer thread.
+    during its commit. A batch is counted as stored only after its transaction commits;
+    ``on_stored`` then receives its new events, with identities resolved, on the writer
+    thread.
     """
 
     def __init__(
@@ -392,10 +391,7 @@ class Ingest:
     def _reject(self, record: RawRecord, kind: str, reason: str) -> None:
         raw = record.text.decode(errors="replace").rstrip("\r\n") if record.text else None
         if raw is None:
-            try:
-                raw = orjson.dumps(record.data, default=str).decode()
-            except TypeError:  # a record built in Python: an integer past 64 bits, a key not a string
-                raw = json.dumps(record.data, default=str)
+            raw = record_json(record.data).decode()
         self.rejects.write(
             {
                 "file": record.file,

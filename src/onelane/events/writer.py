@@ -85,14 +85,19 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value is not None and len(value) > size else value
 
 
+def record_json(record: object) -> bytes:
+    """A record as JSON, whatever it holds."""
+    try:
+        return orjson.dumps(record, default=str)
+    except TypeError:  # a record built in Python: an integer past 64 bits, a key not a string
+        return json.dumps(record, default=str).encode()
+
+
 def raw_text(item: Item) -> bytes:
     """The record ``item`` came from: its text in the file, or its JSON."""
     if item.raw is not None:
         return item.raw.rstrip(b"\r\n")
-    try:
-        return orjson.dumps(item.event.raw, default=str)
-    except TypeError:  # a record built in Python: an integer past 64 bits, a key not a string
-        return json.dumps(item.event.raw, default=str).encode()
+    return record_json(item.event.raw)
 
 
 def event_row(item: Item, ingested_at: object, stored_time: object, raw: rawblocks.Ref) -> tuple[object, ...]:
