@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -39,11 +40,7 @@ Ref = tuple[int, int]
 
 def pack(raws: Sequence[bytes]) -> tuple[bytes, bytes]:
     """``raws`` as one compressed frame and the end offset of each record in it."""
-    ends: list[int] = []
-    size = 0
-    for raw in raws:
-        size += len(raw)
-        ends.append(size)
+    ends = list(accumulate(map(len, raws)))
     data = zstandard.ZstdCompressor(level=LEVEL).compress(b"".join(raws))
     return data, struct.pack(f"<{len(ends)}I", *ends)
 
