@@ -38,7 +38,7 @@ from gen_cloudtrail import orjson_floor, write_file
 from onelane.clock import SystemClock
 from onelane.events import Event, normalize_records, read_records
 from onelane.events.pipeline import BATCH_SIZE, IngestSummary, ingest
-from onelane.events.writer import COLUMNS
+from onelane.events.staging import COLUMNS
 from onelane.store import migrate
 from onelane.store.db import Database
 from onelane.store.tables import event_blocks

@@ -293,3 +293,20 @@ def test_rerun_with_stored_and_new_events_stores_and_counts_only_the_new(
         assert conn.scalar(sa.select(sa.func.count()).select_from(events)) == 9
         counts = conn.execute(sa.text("SELECT count FROM credential_usage")).scalars().all()
     assert counts == [9]
+
+
+def test_each_event_of_a_batch_names_its_own_actor(any_db: Database, clock: FixedClock) -> None:
+    _import_org(any_db, clock)
+    people = [f"arn:aws:iam::111122223333:user/batch-{i}" for i in range(3)]
+    records = [
+        cloudtrail(arn=people[i % 3], key=f"AKIABATCH{i % 3:011d}", event_id=f"mix-{i}") for i in range(9)
+    ]
+    records.insert(4, cloudtrail(event_id="known"))  # backup-bot's key, in the inventory
+    summary = _run(any_db, clock, jsonl(records))
+    assert (summary.stored, summary.discovered) == (10, 3)
+    with any_db.connect() as conn:
+        by_event = {e.id: e.identity_id for e in list_events(conn, limit=None)}
+        owner = {arn: repo.get_identity(conn, arn).id for arn in people}
+        bot = repo.get_identity(conn, "AKIAIOSFODNN7EXAMPLE").id
+    assert by_event == {"known": bot, **{f"mix-{i}": owner[people[i % 3]] for i in range(9)}}
+    assert len({bot, *owner.values()}) == 4

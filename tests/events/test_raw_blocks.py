@@ -105,3 +105,27 @@ def test_event_rows_name_their_block(db: Database, clock: FixedClock) -> None:
             sa.select(events.c.id, events.c.raw_block, events.c.raw_slot).order_by(events.c.id)
         ).all()
     assert [r.raw_slot for r in refs] == [0, 1] and refs[0].raw_block == refs[1].raw_block
+
+
+def test_a_batch_repeating_stored_events_keeps_the_records_of_the_new_ones(
+    any_db: Database, clock: FixedClock
+) -> None:
+    old = [cloudtrail(event_id=f"old-{i}", name=f"Old{i}") for i in range(3)]
+    new = [cloudtrail(event_id=f"new-{i}", name=f"New{i}") for i in range(2)]
+    _run(any_db, clock, jsonl(old))
+    _run(any_db, clock, jsonl([old[1], new[0], old[2], new[1]]))  # one batch, two already stored
+    with any_db.connect() as conn:
+        stored = {e.id: e.raw for e in list_events(conn, limit=None)}
+        slots = conn.execute(
+            sa.select(events.c.raw_slot).where(events.c.id.in_(["new-0", "new-1"])).order_by(events.c.id)
+        ).scalars()
+        assert list(slots) == [0, 1]
+    assert stored == {r["eventID"]: r for r in old + new}
+    assert _blocks(any_db) == 2
+
+
+def test_records_without_a_line_of_their_own_are_stored_as_json(db: Database, clock: FixedClock) -> None:
+    records = [cloudtrail(event_id=f"s3-{i}") for i in range(3)]
+    _run(db, clock, orjson.dumps({"Records": records}))  # an S3 delivery file: one line, many records
+    with db.connect() as conn:
+        assert {e.id: e.raw for e in list_events(conn)} == {r["eventID"]: r for r in records}

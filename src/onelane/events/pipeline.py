@@ -175,8 +175,9 @@ class Ingest:
     """One ingest run: feed it records, then :meth:`finish` it for the summary.
 
     Batches are stored by a writer thread while the caller's thread normalises the next
-    one; the two take turns around the writer's statements (see ``turns``) and overlap
-    during its commit. A batch is counted as stored only after its transaction commits;
+    one. Both are mostly Python, so they take turns (see ``turns``): the reader runs while
+    the writer waits on work that needs no interpreter lock (compression, the move of a
+    staged batch into ``events``, the commit). A batch is counted as stored only after its transaction commits;
     ``on_stored`` then receives its new events, with identities resolved, on the writer
     thread.
     """
@@ -252,6 +253,10 @@ class Ingest:
                     counts.duplicates += 1
                 continue
             raw = record.text if event.raw is record.data else None
+            if raw is not None and self.on_stored is None:
+                # the record is stored from its text and nothing after the store reads
+                # the parsed one: freeing it now keeps a batch small and the cache warm
+                event.raw = {}
             self._batch[event.id] = Item(event, record.file, raw)
             if len(self._batch) >= self.batch_size:
                 self.flush()

@@ -40,9 +40,11 @@ Ref = tuple[int, int]
 
 def pack(raws: Sequence[bytes]) -> tuple[bytes, bytes]:
     """``raws`` as one compressed frame and the end offset of each record in it."""
-    ends = list(accumulate(map(len, raws)))
-    data = zstandard.ZstdCompressor(level=LEVEL).compress(b"".join(raws))
-    return data, struct.pack(f"<{len(ends)}I", *ends)
+    return zstandard.ZstdCompressor(level=LEVEL).compress(b"".join(raws)), _ends(raws)
+
+
+def _ends(raws: Sequence[bytes]) -> bytes:
+    return struct.pack(f"<{len(raws)}I", *accumulate(map(len, raws)))
 
 
 def unpack(data: bytes, ends: bytes) -> list[bytes]:
@@ -56,22 +58,35 @@ def unpack(data: bytes, ends: bytes) -> list[bytes]:
     return out
 
 
-def write(conn: Connection, raws: Sequence[bytes], times: Sequence[datetime]) -> list[Ref]:
-    """Store ``raws`` (the records of events with these ``times``) in new blocks, in the
-    caller's transaction; returns where each went."""
+def blocks(raws: Sequence[bytes], times: Sequence[datetime]) -> list[dict[str, Any]]:
+    """The ``event_blocks`` rows holding ``raws`` (the records of events with these
+    ``times``), :data:`BLOCK_SIZE` to a block: record ``i`` goes to block ``i //
+    BLOCK_SIZE``, slot ``i % BLOCK_SIZE``.
+
+    All blocks are compressed in one call that runs without the interpreter lock, so the
+    reading thread works meanwhile; one call per block would hand the lock over, and
+    wait to get it back, once per block.
+    """
+    parts = [raws[start : start + BLOCK_SIZE] for start in range(0, len(raws), BLOCK_SIZE)]
+    if not parts:
+        return []
+    frames = zstandard.ZstdCompressor(level=LEVEL).multi_compress_to_buffer([b"".join(p) for p in parts])
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(raws), BLOCK_SIZE):
-        part = times[start : start + BLOCK_SIZE]
-        data, ends = pack(raws[start : start + BLOCK_SIZE])
+    for i, part in enumerate(parts):
+        when = times[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE]
         rows.append(
-            {"first_time": min(part), "last_time": max(part), "count": len(part), "codec": CODEC,
-             "ends": ends, "data": data}
+            {"first_time": min(when), "last_time": max(when), "count": len(part), "codec": CODEC,
+             "ends": _ends(part), "data": frames[i].tobytes()}
         )  # fmt: skip
+    return rows
+
+
+def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Store the :func:`blocks` ``rows`` in the caller's transaction; returns their ids."""
     if not rows:
         return []
     stmt = event_blocks.insert().returning(event_blocks.c.id, sort_by_parameter_order=True)
-    ids = [row[0] for row in conn.execute(stmt, rows)]
-    return [(ids[i // BLOCK_SIZE], i % BLOCK_SIZE) for i in range(len(raws))]
+    return [row[0] for row in conn.execute(stmt, list(rows))]
 
 
 def load(conn: Connection, refs: Iterable[Ref]) -> dict[Ref, dict[str, Any]]:

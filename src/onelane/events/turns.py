@@ -7,8 +7,10 @@ row of the writer's ``executemany`` waits that long: measured, 5 ms a row instea
 The two threads then take turns anyway, with the writer's turn wasted in waiting.
 
 So the writer asks for its turn, the reader gives way at its next :meth:`Turns.checkpoint`
-and waits until the writer's statements are done. Outside its turns the writer still
-overlaps with the reader wherever SQLite or zstd work in one long call (the commit).
+and waits until the turn ends. The writer does its Python work in turns too, since two
+threads running Python only share one interpreter lock, and steps out of its turn for
+work that runs in one long call without the lock (SQLite's ``INSERT ... SELECT`` and
+commit, zstd), where the reader normalises meanwhile.
 A reader that does not reach a checkpoint in :data:`PATIENCE` seconds (it waits for input
 on a slow stream) does not hold the writer up: the writer goes ahead without its turn.
 """

@@ -1,9 +1,10 @@
 """Write one batch of normalised events: resolve, store, update usage, in one transaction.
 
 A batch is committed as a whole or not at all, so what :func:`write_batch` reports as
-stored is durable. Events already stored (the same time and id, see ``tables.events``)
-are skipped; ``ON CONFLICT DO NOTHING`` guards against a concurrent writer, and when one
-is detected the batch is rolled back and written again.
+stored is durable. Its rows are staged first (see ``staging``); events already stored
+(the same time and id, see ``tables.events``) are skipped; ``ON CONFLICT DO NOTHING``
+guards against a concurrent writer, and when one is detected the batch is rolled back
+and written again.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from onelane.errors import StoreError
-from onelane.events import rawblocks
-from onelane.events._sql import chunks, insert_ignore
+from onelane.events import rawblocks, staging
 from onelane.events.models import Event
-from onelane.events.resolve import ConcurrentWrite, Resolver
+from onelane.events.resolve import ConcurrentWrite, Resolution, Resolver
 from onelane.events.usage import UsageBatch
 from onelane.memo import remember
 from onelane.store.bulk import fast_datetime
@@ -31,11 +30,9 @@ from onelane.store.db import Database
 from onelane.store.tables import events
 from onelane.types import Clock
 
-COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
-READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources"})
+READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources", "time_inferred"})
+"""Columns a staged row holds as the driver takes them (both drivers take a bool as is)."""
 MAX_EVENT_ID = 256
-KEY_CHUNK = 50_000
-"""Keys per look-up of stored events (one query parameter, whatever the count)."""
 ATTEMPTS = 3
 
 
@@ -100,37 +97,64 @@ def raw_text(item: Item) -> bytes:
     return record_json(item.event.raw)
 
 
-def event_row(item: Item, ingested_at: object, stored_time: object, raw: rawblocks.Ref) -> tuple[object, ...]:
-    """The ``events`` row of ``item``, in table column order; times as the driver takes
-    them (:func:`time_value`); ``raw`` is where its record was stored."""
-    e = item.event
-    actor = e.actor
-    return (
-        e.id,
-        stored_time,
-        e.source[:32],
-        e.action,
-        e.outcome,
-        e.error,
-        e.identity_id,
-        actor.type[:64],
-        actor.name,
-        _ids_json(actor.ids),
-        _clip(e.credential_id, 256),
-        _json(e.session),
-        _clip(e.src_ip, 64),
-        e.user_agent,
-        _json(e.resources),
-        e.on_behalf_of,
-        e.invoked_by,
-        e.ocsf_class,
-        _clip(e.region, 64),
-        _clip(e.account, 128),
-        raw[0],
-        raw[1],
-        ingested_at,
-        e.session.get("time_inferred") is True,
-    )
+class Staged:
+    """A batch's rows for the staging table (see ``staging``), in :data:`staging.ROW`
+    order; the batch's distinct actors, the first event of each (``actor_n``); and the
+    raw records and times for its blocks (see ``rawblocks.blocks``).
+
+    An actor's identity is a function of its ids (the resolver resolves one group of
+    events per distinct ids), so one staged identity per distinct ids names them all.
+    """
+
+    def __init__(
+        self, items: Sequence[Item], as_time: Callable[[datetime], object], ingested_at: object
+    ) -> None:
+        self.actors: list[Event] = []
+        self.raws = [raw_text(item) for item in items]
+        self.times = [item.event.time for item in items]
+        actor_of: dict[tuple[str, ...], int] = {}
+        rows: list[tuple[object, ...]] = []
+        block_size = rawblocks.BLOCK_SIZE
+        for n, item in enumerate(items):
+            e = item.event
+            actor = e.actor
+            ids = actor.ids
+            actor_n = None
+            if ids:
+                actor_n = actor_of.get(ids)
+                if actor_n is None:
+                    actor_n = actor_of[ids] = len(self.actors)
+                    self.actors.append(e)
+            rows.append(
+                (
+                    n,
+                    actor_n,
+                    n // block_size,
+                    n % block_size,
+                    e.id,
+                    as_time(e.time),
+                    e.source[:32],
+                    e.action,
+                    e.outcome,
+                    e.error,
+                    actor.type[:64],
+                    actor.name,
+                    _ids_json(ids),
+                    _clip(e.credential_id, 256),
+                    _json(e.session),
+                    _clip(e.src_ip, 64),
+                    e.user_agent,
+                    _json(e.resources),
+                    e.on_behalf_of,
+                    e.invoked_by,
+                    e.ocsf_class,
+                    _clip(e.region, 64),
+                    _clip(e.account, 128),
+                    ingested_at,
+                    e.session.get("time_inferred") is True,
+                )
+            )
+        self.rows = rows
 
 
 def time_value(conn: Connection) -> Callable[[datetime], object]:
@@ -143,42 +167,6 @@ def _same(value: datetime) -> object:
     return value
 
 
-def stored_ids(conn: Connection, items: Sequence[Item], times: Sequence[object]) -> set[str]:
-    """The ids of ``items`` already stored (see ``tables.events`` for what is the same
-    event); ``times`` are their event times as :func:`time_value` gives them."""
-    found: set[str] = set()
-    keys: list[tuple[object, str]] = []
-    inferred: list[str] = []
-    for it, t in zip(items, times, strict=True):
-        if it.event.session.get("time_inferred") is True:
-            inferred.append(it.event.id)
-        else:
-            keys.append((t, it.event.id))
-    for part in chunks(keys, KEY_CHUNK):
-        found.update(row[0] for row in conn.execute(*_stored_query(conn, part)))
-    for ids in chunks(inferred):
-        query = sa.select(events.c.id).where(events.c.time_inferred).where(events.c.id.in_(ids))
-        found.update(row[0] for row in conn.execute(query))
-    return found
-
-
-def _stored_query(
-    conn: Connection, keys: Sequence[tuple[object, str]]
-) -> tuple[sa.TextClause, dict[str, object]]:
-    """One query for many (time, id) keys, passed as one parameter whatever their count."""
-    if conn.dialect.name == "postgresql":
-        sql = (
-            "SELECT e.id FROM unnest(CAST(:times AS timestamptz[]), CAST(:ids AS text[])) AS k(t, i) "
-            "JOIN events AS e ON e.time = k.t AND e.id = k.i"
-        )
-        return sa.text(sql), {"times": [k[0] for k in keys], "ids": [k[1] for k in keys]}
-    sql = (
-        "SELECT e.id FROM json_each(:keys) AS k JOIN events AS e "
-        "ON e.time = json_extract(k.value, '$[0]') AND e.id = json_extract(k.value, '$[1]')"
-    )
-    return sa.text(sql), {"keys": orjson.dumps(keys).decode()}
-
-
 def write_batch(
     db: Database,
     items: Sequence[Item],
@@ -188,32 +176,56 @@ def write_batch(
     actor: str,
     turn: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> BatchResult:
-    """Store ``items`` (unique ids) in one transaction; returns the ids stored. The
-    statements run inside ``turn()`` (see ``turns``), the commit after it."""
+    """Store ``items`` (unique ids) in one transaction; returns the ids stored. Statements
+    that step row by row run inside ``turn()`` (see ``turns``)."""
     for _attempt in range(ATTEMPTS):
         try:
-            with db.begin() as conn, turn():
-                as_time = time_value(conn)
-                times = [as_time(it.event.time) for it in items]
-                existing = stored_ids(conn, items, times)
-                new = [(it, t) for it, t in zip(items, times, strict=True) if it.event.id not in existing]
-                now = clock.now()
-                resolution = resolver.resolve(conn, [it.event for it, _ in new], now=now, actor=actor)
-                stored_now = as_time(now)
-                refs = rawblocks.write(
-                    conn, [raw_text(it) for it, _ in new], [it.event.time for it, _ in new]
-                )
-                rows = [event_row(it, stored_now, t, ref) for (it, t), ref in zip(new, refs, strict=True)]
-                if insert_ignore(conn, events, COLUMNS, rows, ready=READY) != len(rows):
-                    raise ConcurrentWrite("events were stored by another writer")
-                usage = UsageBatch()
-                for it, _ in new:
-                    usage.add(it.event)
-                usage.write(conn)
+            with db.begin() as conn:
+                new, resolution = _write(conn, items, resolver, clock.now(), actor, turn)
         except ConcurrentWrite:
             for it in items:
                 it.event.identity_id = None
             continue
         resolver.commit(resolution)
-        return BatchResult({it.event.id for it, _ in new}, len(resolution.discovered))
+        return BatchResult({it.event.id for it in new}, len(resolution.discovered))
     raise StoreError(f"a batch of {len(items)} events kept conflicting with another writer")
+
+
+def _write(
+    conn: Connection,
+    items: Sequence[Item],
+    resolver: Resolver,
+    now: datetime,
+    actor: str,
+    turn: Callable[[], AbstractContextManager[None]],
+) -> tuple[Sequence[Item], Resolution]:
+    """One attempt at :func:`write_batch` in ``conn``'s transaction.
+
+    The writer's Python work runs in its turn (see ``turns``). It steps out of its turn
+    for what runs in one call without the interpreter lock, where the reader normalises
+    meanwhile: the look-up of stored events, compression, and the move into ``events``
+    (the commit follows in the caller).
+    """
+    as_time = time_value(conn)
+    ingested_at = as_time(now)
+    with turn():
+        staged = Staged(items, as_time, ingested_at)
+        staging.stage(conn, staged.rows, ready=READY)
+    new = items
+    if found := staging.stored(conn):
+        new = [it for n, it in enumerate(items) if n not in found]
+        with turn():
+            staged = Staged(new, as_time, ingested_at)
+            staging.stage(conn, staged.rows, ready=READY)
+    blocks = rawblocks.blocks(staged.raws, staged.times)
+    with turn():
+        resolution = resolver.resolve(conn, [it.event for it in new], now=now, actor=actor)
+        staging.name(conn, [e.identity_id for e in staged.actors], rawblocks.insert(conn, blocks))
+        usage = UsageBatch()
+        for it in new:
+            usage.add(it.event)
+        usage.write(conn)
+    count, inserted = staging.move(conn)
+    if inserted != count:
+        raise ConcurrentWrite("events were stored by another writer")
+    return new, resolution

@@ -43,7 +43,8 @@ def execute_rows(
 
     ``columns`` names the values of each row tuple: column keys for an INSERT, bind
     parameter names otherwise. Columns in ``ready`` already hold what the driver takes
-    (JSON text, for instance) and skip their bind processor.
+    (JSON text, for instance) and skip their bind processor; rows that need no conversion
+    in the driver's order go to it as they are.
     """
     if not rows:
         return 0
@@ -53,13 +54,16 @@ def execute_rows(
         for k, p in compiled._bind_processors.items()
         if k not in ready and p is not None
     }
-    to_params = _converter(list(columns), compiled.positiontup if compiled.positional else None, processors)
+    positions = compiled.positiontup if compiled.positional else None
+    as_is = not processors and positions is not None and list(positions) == list(columns)
+    to_params = _converter(list(columns), positions, processors)
     sql = str(compiled)
     cursor = conn.connection.cursor()
     total = 0
     try:
         for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, [to_params(row) for row in rows[start : start + BATCH]])
+            part = rows[start : start + BATCH]
+            cursor.executemany(sql, part if as_is else [to_params(row) for row in part])
             total += max(cursor.rowcount, 0)
     finally:
         cursor.close()

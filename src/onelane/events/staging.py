@@ -1,0 +1,108 @@
+"""A batch's event rows, staged in temporary tables before they enter ``events``.
+
+The writer inserts a batch's rows into ``ingest_events``, a temporary table with no index
+but its key, then moves them into ``events`` with one ``INSERT ... SELECT``. SQLite runs
+that statement, and the index updates that make most of an insert's cost, in one call
+without the interpreter lock, so the thread that reads and normalises keeps working
+meanwhile; inserting row by row into ``events`` held the lock between every row.
+
+Staging first also lets the database answer the batch's questions in one statement each:
+which of its events are already stored (:func:`stored`), and, once identities are
+resolved and raw blocks written, which identity and block each row names. Those two come
+from ``ingest_actors`` and ``ingest_blocks``, keyed by small numbers the staged rows carry
+(``actor_n``: the batch's n-th distinct actor; ``block_n``: its n-th raw block).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
+
+from onelane.events._sql import dialect_insert
+from onelane.store.bulk import execute_rows
+from onelane.store.tables import events
+
+COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
+"""The ``events`` columns an ingest writes (``seq`` is the database's)."""
+FILLED_LATER = ("identity_id", "raw_block", "raw_slot")
+STAGED = tuple(c for c in COLUMNS if c not in FILLED_LATER)
+"""The ``events`` columns a staged row carries as they will be stored."""
+ROW = ("n", "actor_n", "block_n", "raw_slot", *STAGED)
+"""The values of a staged row, in order (see :func:`stage`)."""
+
+_temporary = sa.MetaData()
+staged_events = sa.Table(
+    "ingest_events",
+    _temporary,
+    sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("actor_n", sa.Integer),
+    sa.Column("block_n", sa.Integer, nullable=False),
+    sa.Column("raw_slot", sa.Integer, nullable=False),
+    *(sa.Column(c.name, c.type) for c in events.columns if c.name in STAGED),
+    prefixes=["TEMPORARY"],
+)
+staged_actors = sa.Table(
+    "ingest_actors",
+    _temporary,
+    sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("identity_id", sa.String(40)),
+    prefixes=["TEMPORARY"],
+)
+staged_blocks = sa.Table(
+    "ingest_blocks",
+    _temporary,
+    sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_TABLES = (staged_events, staged_actors, staged_blocks)
+
+
+def stage(conn: Connection, rows: Sequence[tuple[object, ...]], *, ready: frozenset[str]) -> None:
+    """Empty the staging tables (they live as long as the connection) and stage ``rows``
+    (values in :data:`ROW` order; columns in ``ready`` already as the driver takes them)."""
+    for table in _TABLES:
+        conn.execute(CreateTable(table, if_not_exists=True))
+        conn.execute(table.delete())
+    execute_rows(conn, staged_events.insert(), ROW, rows, ready=ready)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ANALYZE ingest_events"))  # temporary tables have no statistics
+
+
+def stored(conn: Connection) -> set[int]:
+    """The staged rows (their ``n``) whose event is already stored (see ``tables.events``
+    for what is the same event)."""
+    s, e = staged_events.c, events.c
+    same_time_and_id = sa.select(sa.literal(1)).where(e.time == s.time, e.id == s.id).exists()
+    same_id_without_time = sa.select(sa.literal(1)).where(e.time_inferred, e.id == s.id).exists()
+    query = sa.select(s.n).where(sa.or_(same_time_and_id, sa.and_(s.time_inferred, same_id_without_time)))
+    return {row[0] for row in conn.execute(query)}
+
+
+def name(conn: Connection, identities: Sequence[str | None], blocks: Sequence[int]) -> None:
+    """Stage the identity of each staged actor and the id of each block, by position."""
+    execute_rows(conn, staged_actors.insert(), ("n", "identity_id"), list(enumerate(identities)))
+    execute_rows(conn, staged_blocks.insert(), ("n", "id"), list(enumerate(blocks)))
+
+
+def move(conn: Connection) -> tuple[int, int]:
+    """Insert the staged rows into ``events`` (``ON CONFLICT DO NOTHING``); returns
+    (rows staged, rows inserted)."""
+    s, a, b = staged_events.c, staged_actors.c, staged_blocks.c
+    values = {name: s[name] for name in STAGED}
+    values.update(identity_id=a.identity_id, raw_block=b.id, raw_slot=s.raw_slot)
+    source = (
+        sa.select(*(values[c] for c in COLUMNS))
+        .select_from(
+            staged_events.outerjoin(staged_actors, a.n == s.actor_n).join(staged_blocks, b.n == s.block_n)
+        )
+        .where(sa.true())  # SQLite reads ON CONFLICT after a join as part of it without a WHERE
+        .order_by(s.n)
+    )
+    statement = dialect_insert(conn, events).from_select(COLUMNS, source).on_conflict_do_nothing()
+    inserted = conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    staged = conn.execute(sa.select(sa.func.count()).select_from(staged_events)).scalar_one()
+    return int(staged), max(inserted, 0)
