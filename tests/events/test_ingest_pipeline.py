@@ -310,3 +310,17 @@ def test_each_event_of_a_batch_names_its_own_actor(any_db: Database, clock: Fixe
         bot = repo.get_identity(conn, "AKIAIOSFODNN7EXAMPLE").id
     assert by_event == {"known": bot, **{f"mix-{i}": owner[people[i % 3]] for i in range(9)}}
     assert len({bot, *owner.values()}) == 4
+
+
+def test_stored_events_are_found_at_the_edges_of_a_batchs_time_span(
+    any_db: Database, clock: FixedClock
+) -> None:
+    def at(event_id: str, second: str) -> dict[str, object]:
+        return cloudtrail(event_id=event_id, time=f"2026-05-30T10:00:{second}Z")
+
+    _run(any_db, clock, jsonl([at("a", "00"), at("b", "05"), at("c", "09")]))
+    later = [at("new-1", "01"), at("a", "00"), at("new-2", "03"), at("b", "05"), at("new-3", "07")]
+    summary = _run(any_db, clock, jsonl(later))  # inside the stored span, and at its first edge
+    assert (summary.stored, summary.duplicates) == (3, 2)
+    again = _run(any_db, clock, jsonl([at("c", "09"), at("new-4", "10"), at("b", "04")]))
+    assert (again.stored, again.duplicates) == (2, 1)  # "b" at another second is another event

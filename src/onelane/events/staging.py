@@ -6,10 +6,9 @@ that statement, and the index updates that make most of an insert's cost, in one
 without the interpreter lock, so the thread that reads and normalises keeps working
 meanwhile; inserting row by row into ``events`` held the lock between every row.
 
-Staging first also lets the database answer the batch's questions in one statement each:
-which of its events are already stored (:func:`stored`), and, once identities are
-resolved and raw blocks written, which identity and block each row names. Those two come
-from ``ingest_actors`` and ``ingest_blocks``, keyed by small numbers the staged rows carry
+Staging first also lets the rows name what is known only later, once identities are
+resolved and raw blocks written: the identity and block of each row come from
+``ingest_actors`` and ``ingest_blocks``, keyed by small numbers the staged rows carry
 (``actor_n``: the batch's n-th distinct actor; ``block_n``: its n-th raw block).
 """
 
@@ -68,18 +67,6 @@ def stage(conn: Connection, rows: Sequence[tuple[object, ...]], *, ready: frozen
         conn.execute(CreateTable(table, if_not_exists=True))
         conn.execute(table.delete())
     execute_rows(conn, staged_events.insert(), ROW, rows, ready=ready)
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("ANALYZE ingest_events"))  # temporary tables have no statistics
-
-
-def stored(conn: Connection) -> set[int]:
-    """The staged rows (their ``n``) whose event is already stored (see ``tables.events``
-    for what is the same event)."""
-    s, e = staged_events.c, events.c
-    same_time_and_id = sa.select(sa.literal(1)).where(e.time == s.time, e.id == s.id).exists()
-    same_id_without_time = sa.select(sa.literal(1)).where(e.time_inferred, e.id == s.id).exists()
-    query = sa.select(s.n).where(sa.or_(same_time_and_id, sa.and_(s.time_inferred, same_id_without_time)))
-    return {row[0] for row in conn.execute(query)}
 
 
 def name(conn: Connection, identities: Sequence[str | None], blocks: Sequence[int]) -> None:

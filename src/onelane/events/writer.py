@@ -1,8 +1,8 @@
 """Write one batch of normalised events: resolve, store, update usage, in one transaction.
 
 A batch is committed as a whole or not at all, so what :func:`write_batch` reports as
-stored is durable. Its rows are staged first (see ``staging``); events already stored
-(the same time and id, see ``tables.events``) are skipped; ``ON CONFLICT DO NOTHING``
+stored is durable. Events already stored (the same time and id, see ``tables.events``)
+are skipped and the rest staged (see ``staging``); ``ON CONFLICT DO NOTHING``
 guards against a concurrent writer, and when one is detected the batch is rolled back
 and written again.
 """
@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from onelane.clock import utc
 from onelane.errors import StoreError
 from onelane.events import rawblocks, staging
+from onelane.events._sql import chunks
 from onelane.events.models import Event
 from onelane.events.resolve import ConcurrentWrite, Resolution, Resolver
 from onelane.events.usage import UsageBatch
@@ -33,6 +36,8 @@ from onelane.types import Clock
 READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources", "time_inferred"})
 """Columns a staged row holds as the driver takes them (both drivers take a bool as is)."""
 MAX_EVENT_ID = 256
+KEY_CHUNK = 50_000
+"""Keys per look-up of stored events (one query parameter, whatever the count)."""
 ATTEMPTS = 3
 
 
@@ -167,6 +172,64 @@ def _same(value: datetime) -> object:
     return value
 
 
+def stored_ids(conn: Connection, items: Sequence[Item], times: Sequence[object]) -> set[str]:
+    """The ids of ``items`` already stored (see ``tables.events`` for what is the same
+    event); ``times`` are their event times as :func:`time_value` gives them.
+
+    Only events whose time lies between the earliest and latest stored event of the
+    batch's time span are looked up: for a stream that arrives about in time order that
+    is the few events at the edge of the previous batch, and for a re-run all of them.
+    """
+    found: set[str] = set()
+    timed: list[tuple[Item, object]] = []
+    inferred: list[str] = []
+    for it, t in zip(items, times, strict=True):
+        if it.event.session.get("time_inferred") is True:
+            inferred.append(it.event.id)
+        else:
+            timed.append((it, t))
+    span = _stored_span(conn, [it.event.time for it, _ in timed])
+    if span is not None:
+        first, last = span
+        keys = [(t, it.event.id) for it, t in timed if first <= it.event.time <= last]
+        for part in chunks(keys, KEY_CHUNK):
+            found.update(row[0] for row in conn.execute(*_stored_query(conn, part)))
+    for ids in chunks(inferred):
+        query = sa.select(events.c.id).where(events.c.time_inferred).where(events.c.id.in_(ids))
+        found.update(row[0] for row in conn.execute(query))
+    return found
+
+
+def _stored_span(conn: Connection, whens: Sequence[datetime]) -> tuple[datetime, datetime] | None:
+    """The earliest and latest stored event time between the earliest and latest of
+    ``whens`` (two look-ups in the time key); None when nothing is stored there."""
+    if not whens:
+        return None
+    inside = sa.select(events.c.time).where(events.c.time.between(min(whens), max(whens))).limit(1)
+    first = conn.execute(inside.order_by(events.c.time)).scalar()
+    if first is None:
+        return None
+    last = conn.execute(inside.order_by(events.c.time.desc())).scalar_one()
+    return utc(first), utc(last)
+
+
+def _stored_query(
+    conn: Connection, keys: Sequence[tuple[object, str]]
+) -> tuple[sa.TextClause, dict[str, object]]:
+    """One query for many (time, id) keys, passed as one parameter whatever their count."""
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT e.id FROM unnest(CAST(:times AS timestamptz[]), CAST(:ids AS text[])) AS k(t, i) "
+            "JOIN events AS e ON e.time = k.t AND e.id = k.i"
+        )
+        return sa.text(sql), {"times": [k[0] for k in keys], "ids": [k[1] for k in keys]}
+    sql = (
+        "SELECT e.id FROM json_each(:keys) AS k JOIN events AS e "
+        "ON e.time = json_extract(k.value, '$[0]') AND e.id = json_extract(k.value, '$[1]')"
+    )
+    return sa.text(sql), {"keys": orjson.dumps(keys).decode()}
+
+
 def write_batch(
     db: Database,
     items: Sequence[Item],
@@ -208,15 +271,13 @@ def _write(
     """
     as_time = time_value(conn)
     ingested_at = as_time(now)
+    existing = stored_ids(conn, items, [as_time(it.event.time) for it in items])
+    new = [it for it in items if it.event.id not in existing] if existing else items
+    if not new:
+        return new, Resolution()
     with turn():
-        staged = Staged(items, as_time, ingested_at)
+        staged = Staged(new, as_time, ingested_at)
         staging.stage(conn, staged.rows, ready=READY)
-    new = items
-    if found := staging.stored(conn):
-        new = [it for n, it in enumerate(items) if n not in found]
-        with turn():
-            staged = Staged(new, as_time, ingested_at)
-            staging.stage(conn, staged.rows, ready=READY)
     blocks = rawblocks.blocks(staged.raws, staged.times)
     with turn():
         resolution = resolver.resolve(conn, [it.event for it in new], now=now, actor=actor)
