@@ -5,12 +5,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 import sqlalchemy as sa
 from ingest_helpers import assumed_role, cloudtrail, jsonl
 
 from onelane import audit
 from onelane.clock import FixedClock
-from onelane.events import rawblocks, read_records
+from onelane.events import rawblocks, read_records, writer
 from onelane.events.models import Actor, Event
 from onelane.events.pipeline import RejectList, RejectsFile, ingest
 from onelane.events.resolve import Evidence, infer_kind, lookup_keys
@@ -324,3 +325,31 @@ def test_stored_events_are_found_at_the_edges_of_a_batchs_time_span(
     assert (summary.stored, summary.duplicates) == (3, 2)
     again = _run(any_db, clock, jsonl([at("c", "09"), at("new-4", "10"), at("b", "04")]))
     assert (again.stored, again.duplicates) == (2, 1)  # "b" at another second is another event
+
+
+def test_a_batch_raced_by_another_writer_is_written_again(
+    any_db: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def by(i: int) -> dict[str, object]:
+        return cloudtrail(
+            event_id=f"race-{i}", arn=f"arn:aws:iam::111122223333:user/r{i}", key=f"AKIARACE{i:012d}"
+        )
+
+    _run(any_db, clock, jsonl([by(i) for i in range(2)]))
+    looked_up = writer.stored_ids
+    calls: list[int] = []
+
+    def late(*args: object) -> set[str]:  # the other writer commits just after the look-up
+        calls.append(1)
+        return set() if len(calls) == 1 else looked_up(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "stored_ids", late)
+    summary = _run(any_db, clock, jsonl([by(i) for i in range(5)]))
+    assert len(calls) == 2
+    assert (summary.stored, summary.duplicates, summary.discovered) == (3, 2, 3)
+    with any_db.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(events)) == 5
+        counts = conn.execute(sa.text("SELECT count FROM credential_usage")).scalars().all()
+        identities = {e.identity_id for e in list_events(conn, limit=None)}
+    assert counts == [1] * 5  # the first attempt's usage facts were rolled back
+    assert len(identities) == 5 and None not in identities
