@@ -75,9 +75,9 @@ def name(conn: Connection, identities: Sequence[str | None], blocks: Sequence[in
     execute_rows(conn, staged_blocks.insert(), ("n", "id"), list(enumerate(blocks)))
 
 
-def move(conn: Connection) -> tuple[int, int]:
-    """Insert the staged rows into ``events`` (``ON CONFLICT DO NOTHING``); returns
-    (rows staged, rows inserted)."""
+def move(conn: Connection) -> int:
+    """Insert the staged rows into ``events`` (``ON CONFLICT DO NOTHING``); returns how
+    many were inserted."""
     s, a, b = staged_events.c, staged_actors.c, staged_blocks.c
     values = {name: s[name] for name in STAGED}
     values.update(identity_id=a.identity_id, raw_block=b.id, raw_slot=s.raw_slot)
@@ -90,6 +90,4 @@ def move(conn: Connection) -> tuple[int, int]:
         .order_by(s.n)
     )
     statement = dialect_insert(conn, events).from_select(COLUMNS, source).on_conflict_do_nothing()
-    inserted = conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
-    staged = conn.execute(sa.select(sa.func.count()).select_from(staged_events)).scalar_one()
-    return int(staged), max(inserted, 0)
+    return max(conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount, 0)

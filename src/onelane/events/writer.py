@@ -286,7 +286,6 @@ def _write(
         for it in new:
             usage.add(it.event)
         usage.write(conn)
-    count, inserted = staging.move(conn)
-    if inserted != count:
+    if staging.move(conn) != len(staged.rows):
         raise ConcurrentWrite("events were stored by another writer")
     return new, resolution
