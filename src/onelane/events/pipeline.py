@@ -175,11 +175,11 @@ class Ingest:
     """One ingest run: feed it records, then :meth:`finish` it for the summary.
 
     Batches are stored by a writer thread while the caller's thread normalises the next
-    one. Both are mostly Python, so they take turns (see ``turns``): the reader runs while
-    the writer waits on work that needs no interpreter lock (compression, the move of a
-    staged batch into ``events``, the commit). A batch is counted as stored only after its transaction commits;
-    ``on_stored`` then receives its new events, with identities resolved, on the writer
-    thread.
+    one. Both are mostly Python, so they take turns (see ``turns``): the reader runs
+    while the writer waits on work that needs no interpreter lock (compression, the move
+    of a staged batch into ``events``, the commit). A batch is counted as stored only
+    after its transaction commits; ``on_stored`` then receives its new events, with
+    identities resolved, on the writer thread.
     """
 
     def __init__(

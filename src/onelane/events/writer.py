@@ -239,8 +239,8 @@ def write_batch(
     actor: str,
     turn: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> BatchResult:
-    """Store ``items`` (unique ids) in one transaction; returns the ids stored. Statements
-    that step row by row run inside ``turn()`` (see ``turns``)."""
+    """Store ``items`` (unique ids) in one transaction; returns the ids stored. The writer's
+    Python work runs inside ``turn()`` (see ``turns`` and :func:`_write`)."""
     for _attempt in range(ATTEMPTS):
         try:
             with db.begin() as conn:
