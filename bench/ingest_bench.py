@@ -8,14 +8,16 @@ temporary file, then in the same run prints events/s for:
 (a) a plain ``orjson.loads`` loop over the same bytes (the floor);
 (b) read + normalise only (``normalize_records(read_records(path), "cloudtrail")``);
 (c) end to end: read + normalise + resolve identities + store events and usage facts
-    into a fresh SQLite database, in the default batches (``BATCH_SIZE``);
+    into a fresh SQLite database, in the default batches (``BATCH_SIZE``), with one
+    worker process per CPU (``events.parallel``), as ``onelane ingest --no-detect`` does;
+(c1) the same in one process, as ``onelane ingest`` does when it detects;
 (d) the database alone: the rows (c) stored (events and the blocks of raw records they
     name), read back and inserted again with the driver's ``executemany`` into a fresh
     database of the same schema, in the same batches: what storing costs with no Python
     work around it.
 
-and the process's resident memory (current and peak RSS) when (c) has read 250k events
-and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on one core,
+and the resident memory of (c) (this process and its workers, summed) when it has read
+250k events and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on one core,
 (c) >= 50,000 events/s.
 """
 
@@ -37,7 +39,8 @@ from gen_cloudtrail import orjson_floor, write_file
 
 from onelane.clock import SystemClock
 from onelane.events import Event, normalize_records, read_records
-from onelane.events.pipeline import BATCH_SIZE, IngestSummary, ingest
+from onelane.events.parallel import default_workers, ingest_inputs
+from onelane.events.pipeline import BATCH_SIZE, IngestSummary
 from onelane.events.staging import COLUMNS
 from onelane.store import migrate
 from onelane.store.db import Database
@@ -49,13 +52,26 @@ END_TO_END_TARGET = 50_000
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        pages = int(handle.read().split()[1])
+    """Resident memory of this process and its children (the ingest workers)."""
+    pids = ["self"]
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as handle:
+            pids += handle.read().split()
+    pages = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                pages += int(handle.read().split()[1])
+        except FileNotFoundError:
+            continue
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb() -> tuple[float, float]:
+    """The peak resident memory of this process, and of its largest worker that ended."""
+    mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return mine, worker
 
 
 def normalise(path: str) -> tuple[int, float]:
@@ -67,22 +83,26 @@ def normalise(path: str) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-def end_to_end(path: str, db_path: str) -> tuple[IngestSummary, float, list[tuple[int, float, float]]]:
+def end_to_end(path: str, db_path: str, workers: int) -> tuple[IngestSummary, float, list[tuple[int, float]]]:
     db = Database(f"sqlite:///{db_path}")
     migrate.upgrade(db)
-    marks: list[tuple[int, float, float]] = []
+    marks: list[tuple[int, float]] = []
     next_mark = [250_000]
+    latest: list[tuple[int, float]] = []
 
     def on_batch(summary: IngestSummary) -> None:
+        latest[:] = [(summary.read, rss_mb())]  # taken while the workers still run
         if summary.read >= next_mark[0]:
-            marks.append((summary.read, rss_mb(), peak_mb()))
+            marks.append(latest[0])
             next_mark[0] *= 4
 
     start = time.perf_counter()
-    summary = ingest(db, read_records(path), clock=SystemClock(), actor="bench", on_batch=on_batch)
+    summary = ingest_inputs(
+        db, [path], workers=workers, clock=SystemClock(), actor="bench", on_batch=on_batch
+    )
     elapsed = time.perf_counter() - start
-    if not marks or marks[-1][0] != summary.read:
-        marks.append((summary.read, rss_mb(), peak_mb()))
+    if latest and latest[0] not in marks:
+        marks.append(latest[0])
     db.dispose()
     return summary, elapsed, marks
 
@@ -122,7 +142,9 @@ def database_alone(stored: str, fresh: str) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("events", nargs="?", type=int, default=1_000_000, help="events to generate")
-    n = parser.parse_args().events
+    parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes of (c)")
+    options = parser.parse_args()
+    n, workers = options.events, options.workers
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "cloudtrail.jsonl")
         write_file(path, n)
@@ -132,7 +154,9 @@ def main() -> None:
         gc.collect()
         events, norm_s = normalise(path)
         gc.collect()
-        summary, e2e_s, marks = end_to_end(path, os.path.join(tmp, "bench.db"))
+        summary, e2e_s, marks = end_to_end(path, os.path.join(tmp, "bench.db"), workers)
+        gc.collect()
+        alone_summary, alone_e2e_s, _ = end_to_end(path, os.path.join(tmp, "one.db"), 1)
         db_mb = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if "bench.db" in f) / 1e6
         alone, alone_s = database_alone(os.path.join(tmp, "bench.db"), os.path.join(tmp, "alone.db"))
 
@@ -145,14 +169,19 @@ def main() -> None:
               f" {'PASS' if rate >= NORMALISE_TARGET else 'FAIL'}")  # fmt: skip
         print(f"(c) end to end into SQLite    {e2e_rate:>12,.0f} events/s  ({e2e_s:.1f}s)"
               f"  ratio to floor {e2e_rate / floor_rate:.2f}  target {END_TO_END_TARGET:,}"
-              f" {'PASS' if e2e_rate >= END_TO_END_TARGET else 'FAIL'}")  # fmt: skip
+              f" {'PASS' if e2e_rate >= END_TO_END_TARGET else 'FAIL'}  ({workers} workers)")  # fmt: skip
+        one_rate = alone_summary.read / alone_e2e_s
+        print(f"(c1) the same in one process  {one_rate:>12,.0f} events/s  ({alone_e2e_s:.1f}s)"
+              f"  (c) is {e2e_rate / one_rate:.2f}x faster")  # fmt: skip
         print(f"(d) the database alone        {alone / alone_s:>12,.0f} events/s  ({alone_s:.1f}s)"
               f"  (c) takes {e2e_s / alone_s:.1f}x its time")  # fmt: skip
         print(f"    stored {summary.stored:,}, duplicates {summary.duplicates:,}, rejected"
               f" {summary.rejected:,}, identities discovered {summary.discovered:,},"
               f" database {db_mb:,.0f} MB")  # fmt: skip
-        for read, rss, peak in marks:
-            print(f"    RSS after {read:>9,} events: {rss:>7,.0f} MB (peak so far {peak:,.0f} MB)")
+        for read, rss in marks:
+            print(f"    RSS of (c) after {read:>9,} events: {rss:>7,.0f} MB (this process and its workers)")
+        mine, worker = peak_mb()
+        print(f"    peak RSS: this process {mine:,.0f} MB, the largest worker {worker:,.0f} MB")
 
 
 if __name__ == "__main__":

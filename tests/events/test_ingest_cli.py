@@ -92,6 +92,8 @@ def test_unknown_format_and_missing_path_fail_clearly(url: str, tmp_path: Path) 
     assert result.exit_code == 1 and "valid sources" in result.output
     result = runner.invoke(app, ["ingest", str(tmp_path / "nope.json"), "--db", url])
     assert result.exit_code == 1 and "no such file" in result.output
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--db", url, "--workers", "2"])
+    assert result.exit_code == 1 and "--workers needs --no-detect" in result.output
 
 
 def test_events_list_and_prune(url: str, tmp_path: Path) -> None:
@@ -118,13 +120,31 @@ def _generate(path: Path, n: int) -> None:
     subprocess.run([sys.executable, str(REPO / "bench" / "gen_cloudtrail.py"), str(n), str(path)], check=True)
 
 
-def test_killed_ingest_loses_nothing_reported_and_a_rerun_completes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "n"),
+    [((), 20_000), (("--no-detect", "--workers", "2"), 80_000)],
+    ids=["one process", "workers"],
+)
+def test_killed_ingest_loses_nothing_reported_and_a_rerun_completes(
+    tmp_path: Path, options: tuple[str, ...], n: int
+) -> None:
     source = tmp_path / "ct.jsonl"
-    _generate(source, 20_000)
+    _generate(source, n)
     clean = f"sqlite:///{tmp_path / 'clean.db'}"
     killed = f"sqlite:///{tmp_path / 'killed.db'}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "onelane", "ingest", str(source), "--batch-size", "1000", "-v", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "onelane",
+        "ingest",
+        str(source),
+        "--batch-size",
+        "1000",
+        "-v",
+        "--json",
+        *options,
+    ]
     subprocess.run([*command, "--db", clean], check=True, capture_output=True, env=env, cwd=tmp_path)
     process = subprocess.Popen(
         [*command, "--db", killed], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=tmp_path
@@ -135,10 +155,36 @@ def test_killed_ingest_loses_nothing_reported_and_a_rerun_completes(tmp_path: Pa
         if line.startswith(b"stored batch"):
             reported = int(line.split(b"stored ")[2].split(b" ")[0].replace(b",", b""))
             break
+    workers = _children(process.pid)
+    assert len(workers) >= (2 if options else 0)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    _wait_gone(workers)  # workers end with the process that started them
     assert reported >= 1000
     assert _count(killed) >= reported
-    assert _count(killed) < 20_000
+    assert _count(killed) < n
     subprocess.run([*command, "--db", killed], check=True, capture_output=True, env=env, cwd=tmp_path)
-    assert _count(killed) == _count(clean) == 20_000
+    assert _count(killed) == _count(clean) == n
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _wait_gone(pids: list[int], seconds: float = 10) -> None:
+    import time
+
+    def alive(pid: int) -> bool:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return False
+        return "State:\tZ" not in status
+
+    deadline = time.monotonic() + seconds
+    while any(alive(p) for p in pids):
+        assert time.monotonic() < deadline, f"processes still running: {[p for p in pids if alive(p)]}"
+        time.sleep(0.1)

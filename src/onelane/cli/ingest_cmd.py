@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,10 +25,9 @@ from onelane.cli.options import (
 from onelane.cli.rules_cmd import GeoipOption
 from onelane.clock import SystemClock
 from onelane.config import DEFAULT_DIR
-from onelane.errors import EventError
-from onelane.events import read_records, source_names
-from onelane.events.pipeline import BATCH_SIZE, IngestSummary, RejectsFile, ingest
-from onelane.events.reader import RawRecord
+from onelane.events import source_names
+from onelane.events.parallel import default_workers, ingest_inputs
+from onelane.events.pipeline import BATCH_SIZE, IngestSummary, RejectsFile
 from onelane.events.sources import get_source
 from onelane.store.db import Database
 
@@ -84,6 +81,17 @@ def register(root: typer.Typer) -> None:
                 help="Run the Sigma rules, correlations and behaviour analytics on each stored event and save the alerts.",
             ),
         ] = True,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                "--workers",
+                "-w",
+                min=1,
+                help="Processes that read and store at once, with --no-detect (detection follows each"
+                " identity in one process). Default: one per CPU with --no-detect, else 1.",
+                show_default=False,
+            ),
+        ] = None,
         rules: Annotated[
             list[Path] | None,
             typer.Option(
@@ -107,13 +115,14 @@ def register(root: typer.Typer) -> None:
             missing = [p for p in paths if p != "-" and not Path(p).exists()]
             if missing:
                 raise fail(f"no such file or directory: {', '.join(missing)}")
+            if detect and workers is not None and workers > 1:
+                raise fail(
+                    "--workers needs --no-detect: detection follows each identity's events in one process"
+                )
             database = open_db(db)
             clock = SystemClock()
             alerting = _alerting(database, clock, rules or [], geoip) if detect else None
             sink = RejectsFile(rejects or default_rejects_path(clock))
-            records: Iterator[RawRecord | EventError] = itertools.chain.from_iterable(
-                read_records(p) for p in paths
-            )
             show_bar = sys.stderr.isatty() and not verbose
             with Progress(
                 SpinnerColumn(),
@@ -131,9 +140,10 @@ def register(root: typer.Typer) -> None:
                     progress.update(task, description=_describe(summary))
 
                 try:
-                    summary = ingest(
+                    summary = ingest_inputs(
                         database,
-                        records,
+                        paths,
+                        workers=workers or (1 if detect else default_workers()),
                         clock=clock,
                         actor=CLI_ACTOR,
                         format=format,

@@ -410,23 +410,33 @@ class Ingest:
         )
 
     def _reader_error(self, error: EventError) -> None:
-        name = error.source or "<input>"
-        counts = self._counts(name)
-        counts.read += 1
-        counts.rejected += 1
-        self.summary.rejected += 1
-        text = error.text if isinstance(error, UnreadableRecordError) else None
-        self.rejects.write(
-            {
-                "file": name,
-                "line": error.line,
-                "offset": error.offset,
-                "index": None,
-                "kind": "rejected",
-                "reason": error.reason,
-                "raw": text.decode(errors="replace").rstrip("\r\n") if text else None,
-            }
-        )
+        count_reader_error(self.summary, self.rejects, error)
+
+    def close(self) -> None:
+        """Stop the writer thread, if it runs (after :meth:`finish`, or a failure)."""
+        self._drain()
+
+
+def count_reader_error(summary: IngestSummary, rejects: RejectSink, error: EventError) -> None:
+    """Count and keep a record the reader could not read (a bad JSON line, a file that
+    cannot be opened)."""
+    name = error.source or "<input>"
+    counts = summary.files.setdefault(name, FileCounts())
+    counts.read += 1
+    counts.rejected += 1
+    summary.rejected += 1
+    text = error.text if isinstance(error, UnreadableRecordError) else None
+    rejects.write(
+        {
+            "file": name,
+            "line": error.line,
+            "offset": error.offset,
+            "index": None,
+            "kind": "rejected",
+            "reason": error.reason,
+            "raw": text.decode(errors="replace").rstrip("\r\n") if text else None,
+        }
+    )
 
 
 def ingest(
@@ -459,5 +469,5 @@ def ingest(
             run.feed(records)
             return run.finish()
     finally:
-        run._drain()
+        run.close()
         (rejects or run.rejects).flush()

@@ -22,6 +22,10 @@ test-case lines that hold the record under ``log`` (Panther rule tests). Their r
 carry the ``index`` within the container as well. A line that is not JSON, or a value that
 is not an object, yields an ``EventError`` with its location and reading goes on.
 
+:func:`split_records` cuts the same input into :class:`Chunk` values that other processes
+read on their own (``Chunk.records``) with the same lines, offsets and errors: byte
+ranges of a plain file, the bytes of gzip and stream input, a JSON document whole.
+
 CSV is not read: the CSV found among public datasets (S3 server access / honeybucket
 alerts) is not identity activity in any supported source.
 """
@@ -33,11 +37,11 @@ import io
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 
@@ -48,6 +52,11 @@ from onelane.events.sources import EventSource, detect_source, get_source
 FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log", ".gz")
 _GZIP_MAGIC = b"\x1f\x8b"
 _WRAPPER_KEYS = ("log_type", "rule_id", "test_name", "expected_result")
+CHUNK_BYTES = 16 << 20
+"""Bytes of JSON lines per :class:`Chunk`: a batch's worth of kilobyte-sized records."""
+T = TypeVar("T")
+Reader = Callable[[IO[bytes], str, Path | None], Iterator[T]]
+"""Reads one stream (its name, and its path when it is that file unwrapped)."""
 
 Source = str | os.PathLike[str] | IO[bytes] | IO[str]
 
@@ -87,19 +96,50 @@ def read_records(
     ``source_name`` names a stream in locations (default ``<stdin>`` / ``<stream>``).
     Unreadable files and malformed JSON become located ``EventError`` values.
     """
-    if isinstance(path_or_stream, str | os.PathLike):
-        if os.fspath(path_or_stream) == "-":
-            yield from _read_stream(sys.stdin.buffer, source_name or "<stdin>")
-            return
-        path = Path(path_or_stream)
-        if path.is_dir():
-            for file in _files_under(path):
-                yield from _read_path(file)
-        else:
-            yield from _read_path(path)
-        return
-    yield from _read_stream(
-        path_or_stream, source_name or getattr(path_or_stream, "name", None) or "<stream>"
+    return _each_stream(path_or_stream, source_name, _read_lines)
+
+
+@dataclass(slots=True, frozen=True)
+class Chunk:
+    """A part of an input that can be read on its own, in another process (see
+    :func:`split_records`): whole JSON lines, or one whole JSON document."""
+
+    name: str
+    data: bytes
+    line: int
+    """Lines before ``data`` in its stream."""
+    offset: int
+    """The byte offset of ``data`` in its stream (decompressed, for gzip)."""
+    lines: bool
+    """``data`` is JSON lines; else it is one JSON document."""
+    length: int = 0
+    """When ``data`` is empty: the chunk is this many bytes of the file ``name`` from
+    ``offset`` on, read by :meth:`records`."""
+
+    def records(self) -> Iterator[RawRecord | EventError]:
+        """The records :func:`read_records` reads from this part of the input, with the
+        same lines and offsets."""
+        data = self.data
+        if self.length:
+            try:
+                with open(self.name, "rb") as handle:
+                    handle.seek(self.offset)
+                    data = handle.read(self.length)
+            except OSError as exc:
+                return iter([EventError(f"cannot read: {exc}", source=self.name, offset=self.offset)])
+        if self.lines:
+            return _json_lines(iter(io.BytesIO(data)), self.name, self.line, self.offset)
+        return _document(data, self.name, self.line + 1, self.offset)
+
+
+def split_records(
+    path_or_stream: Source, *, source_name: str | None = None, size: int = CHUNK_BYTES
+) -> Iterator[Chunk | EventError]:
+    """The input :func:`read_records` reads, cut into chunks of about ``size`` bytes of
+    whole JSON lines (a JSON document is one chunk, whatever its size). Files that cannot
+    be opened or read become ``EventError`` values, as there."""
+    return _each_stream(
+        path_or_stream, source_name, lambda binary, name, path: _split_lines(binary, name, path, size)
     )
 
 
@@ -149,7 +189,23 @@ def _files_under(root: Path) -> Iterator[Path]:
                 yield Path(dirpath, name)
 
 
-def _read_path(path: Path) -> Iterator[RawRecord | EventError]:
+def _each_stream(
+    path_or_stream: Source, source_name: str | None, read: Reader[T]
+) -> Iterator[T | EventError]:
+    """``read`` applied to every stream of a file, directory, ``-`` (stdin) or stream."""
+    if isinstance(path_or_stream, str | os.PathLike):
+        if os.fspath(path_or_stream) == "-":
+            yield from _read_stream(sys.stdin.buffer, source_name or "<stdin>", read)
+            return
+        path = Path(path_or_stream)
+        for file in _files_under(path) if path.is_dir() else (path,):
+            yield from _read_path(file, read)
+        return
+    name = source_name or getattr(path_or_stream, "name", None) or "<stream>"
+    yield from _read_stream(path_or_stream, name, read)
+
+
+def _read_path(path: Path, read: Reader[T]) -> Iterator[T | EventError]:
     name = str(path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-safe
@@ -157,7 +213,7 @@ def _read_path(path: Path) -> Iterator[RawRecord | EventError]:
         yield EventError(f"cannot open: {exc.strerror or exc}", source=name)
         return
     with handle:
-        yield from _read_stream(handle, name)
+        yield from _read_stream(handle, name, read, path)
 
 
 def _binary(stream: IO[bytes] | IO[str]) -> IO[bytes]:
@@ -183,45 +239,104 @@ def _ungzip(stream: IO[bytes]) -> IO[bytes]:
     return stream
 
 
-def _read_stream(stream: IO[bytes] | IO[str], name: str) -> Iterator[RawRecord | EventError]:
+def _read_stream(
+    stream: IO[bytes] | IO[str], name: str, read: Reader[T], path: Path | None = None
+) -> Iterator[T | EventError]:
     try:
         binary = _ungzip(_binary(stream))
-        yield from _read_lines(binary, name)
+        yield from read(binary, name, path if binary is stream else None)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         yield EventError(f"cannot read: {exc}", source=name)
 
 
-def _read_lines(binary: IO[bytes], name: str) -> Iterator[RawRecord | EventError]:
-    lines = iter(binary)
-    number = 0
-    offset = 0
-    first = b""
-    for first in lines:
-        number += 1
-        if first.strip():
-            break
-        offset += len(first)
-    else:
+def _read_lines(binary: IO[bytes], name: str, _path: Path | None) -> Iterator[RawRecord | EventError]:
+    start = _first_line(binary)
+    if start is None:
         return
-    start = first.lstrip()
-    if not start.startswith(b"["):
-        try:
-            value = orjson.loads(first)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            del value
-            yield from _json_lines(itertools.chain((first,), lines), name, number - 1, offset)
-            return
-    rest = first + b"".join(lines)
+    first, number, offset = start
+    if _is_json_lines(first):
+        yield from _json_lines(itertools.chain((first,), binary), name, number - 1, offset)
+    else:
+        yield from _document(first + binary.read(), name, number, offset)
+
+
+def _split_lines(binary: IO[bytes], name: str, path: Path | None, size: int) -> Iterator[Chunk]:
+    start = _first_line(binary)
+    if start is None:
+        return
+    first, number, offset = start
+    if not _is_json_lines(first):
+        yield Chunk(name, first + binary.read(), number - 1, offset, lines=False)
+    elif path is not None:
+        yield from _file_ranges(binary, name, number - 1, offset, size)
+    else:
+        yield from _line_blocks(binary, name, first, number - 1, offset, size)
+
+
+def _file_ranges(binary: IO[bytes], name: str, line: int, offset: int, size: int) -> Iterator[Chunk]:
+    """Chunks of a plain file that name their bytes by offset and length: the reader
+    reads them from the file itself, and they never cross a pipe."""
+    binary.seek(offset)
+    while block := binary.read(size):
+        while (cut := block.rfind(b"\n") + 1) == 0 and (more := binary.read(size)):
+            block += more
+        cut = cut or len(block)  # the last line, with no line end
+        yield Chunk(name, b"", line, offset, lines=True, length=cut)
+        line += block.count(b"\n", 0, cut)
+        offset += cut
+        binary.seek(offset)
+
+
+def _line_blocks(
+    binary: IO[bytes], name: str, first: bytes, line: int, offset: int, size: int
+) -> Iterator[Chunk]:
+    """Chunks of a stream (stdin, gzip) that carry their bytes."""
+    pending = first
+    while block := binary.read(size):
+        data = pending + block
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield Chunk(name, data[:cut], line, offset, lines=True)
+            line += data.count(b"\n", 0, cut)
+            offset += cut
+        pending = data[cut:]
+    if pending:
+        yield Chunk(name, pending, line, offset, lines=True)
+
+
+def _first_line(binary: IO[bytes]) -> tuple[bytes, int, int] | None:
+    """The first line that is not blank, its 1-based number and byte offset; None if none."""
+    offset = 0
+    for number, line in enumerate(binary, 1):
+        if line.strip():
+            return line, number, offset
+        offset += len(line)
+    return None
+
+
+def _is_json_lines(first: bytes) -> bool:
+    """Whether a stream whose first line is ``first`` holds JSON lines (the line is a whole
+    JSON value and not the start of an array); else it holds one JSON document."""
+    if first.lstrip().startswith(b"["):
+        return False
     try:
-        value = orjson.loads(rest)
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _document(data: bytes, name: str, number: int, offset: int) -> Iterator[RawRecord | EventError]:
+    """The records of one JSON document starting at line ``number`` (byte ``offset``);
+    text that is not one document is read as JSON lines."""
+    try:
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        if start.startswith(b"["):
+        if data.lstrip().startswith(b"["):
             line = number + getattr(exc, "lineno", 1) - 1
             yield EventError(f"invalid JSON: {exc}", source=name, line=line)
             return
-        yield from _json_lines(iter(rest.splitlines(keepends=True)), name, number - 1, offset)
+        yield from _json_lines(iter(data.splitlines(keepends=True)), name, number - 1, offset)
         return
     yield from _expand(value, name, None, None, None, whole=True)
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -243,8 +245,9 @@ def write_batch(
     Python work runs inside ``turn()`` (see ``turns`` and :func:`_write`)."""
     for _attempt in range(ATTEMPTS):
         try:
-            with db.begin() as conn:
-                new, resolution = _write(conn, items, resolver, clock.now(), actor, turn)
+            with ExitStack() as held, db.begin() as conn:
+                lock = partial(held.enter_context, db.batch_lock(conn))
+                new, resolution = _write(conn, items, resolver, clock.now(), actor, turn, lock)
         except ConcurrentWrite:
             for it in items:
                 it.event.identity_id = None
@@ -261,24 +264,33 @@ def _write(
     now: datetime,
     actor: str,
     turn: Callable[[], AbstractContextManager[None]],
+    lock: Callable[[], object],
 ) -> tuple[Sequence[Item], Resolution]:
     """One attempt at :func:`write_batch` in ``conn``'s transaction.
 
+    The batch's rows are staged and its raw blocks compressed before ``lock()`` takes the
+    batch lock (see ``Database.batch_lock``), so that other processes' batches are
+    written meanwhile; what is stored is looked up before, which spares a re-run the
+    staging, and again under the lock, since another writer may have stored the same
+    events since. The rest, up to the commit in the caller, holds the lock.
+
     The writer's Python work runs in its turn (see ``turns``). It steps out of its turn
     for what runs in one call without the interpreter lock, where the reader normalises
-    meanwhile: the look-up of stored events, compression, and the move into ``events``
-    (the commit follows in the caller).
+    meanwhile: the look-up of stored events, compression, waiting for the batch lock and
+    the move into ``events``.
     """
     as_time = time_value(conn)
     ingested_at = as_time(now)
-    existing = stored_ids(conn, items, [as_time(it.event.time) for it in items])
-    new = [it for it in items if it.event.id not in existing] if existing else items
+    new = _unstored(conn, items, as_time)
     if not new:
         return new, Resolution()
-    with turn():
-        staged = Staged(new, as_time, ingested_at)
-        staging.stage(conn, staged.rows, ready=READY)
-    blocks = rawblocks.blocks(staged.raws, staged.times)
+    staged, blocks = _stage(conn, new, as_time, ingested_at, turn)
+    lock()
+    if len(later := _unstored(conn, new, as_time)) != len(new):
+        new = later
+        if not new:
+            return new, Resolution()
+        staged, blocks = _stage(conn, new, as_time, ingested_at, turn)
     with turn():
         resolution = resolver.resolve(conn, [it.event for it in new], now=now, actor=actor)
         staging.name(conn, [e.identity_id for e in staged.actors], rawblocks.insert(conn, blocks))
@@ -289,3 +301,24 @@ def _write(
     if staging.move(conn) != len(staged.rows):
         raise ConcurrentWrite("events were stored by another writer")
     return new, resolution
+
+
+def _stage(
+    conn: Connection,
+    items: Sequence[Item],
+    as_time: Callable[[datetime], object],
+    ingested_at: object,
+    turn: Callable[[], AbstractContextManager[None]],
+) -> tuple[Staged, list[dict[str, Any]]]:
+    """Stage ``items`` (see ``staging``) and compress their raw blocks."""
+    with turn():
+        staged = Staged(items, as_time, ingested_at)
+        staging.stage(conn, staged.rows, ready=READY)
+    return staged, rawblocks.blocks(staged.raws, staged.times)
+
+
+def _unstored(
+    conn: Connection, items: Sequence[Item], as_time: Callable[[datetime], object]
+) -> Sequence[Item]:
+    existing = stored_ids(conn, items, [as_time(it.event.time) for it in items])
+    return [it for it in items if it.event.id not in existing] if existing else items

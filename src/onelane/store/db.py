@@ -6,6 +6,8 @@ server and the CLI can share one file.
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from onelane.errors import ConfigError, StoreError
+
+BATCH_LOCK_KEY = 0x6F6E656C616E65  # "onelane": PostgreSQL's advisory lock of ingest batches
 
 
 def normalize_url(url: str) -> str:
@@ -62,10 +66,13 @@ class Database:
             "json_serializer": _json_dumps,
             "json_deserializer": orjson.loads,
         }
+        self._lock_path: str | None = None
         if self.dialect == "sqlite":
             path = parsed.database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                if parsed.query.get("mode") != "memory":
+                    self._lock_path = f"{path}-lock"
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = sa.create_engine(self.url, **kwargs)
@@ -88,6 +95,36 @@ class Database:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreError(f"database error: {exc.orig}") from exc
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes can open this database (not an in-memory SQLite one)."""
+        return self.dialect == "postgresql" or self._lock_path is not None
+
+    @contextmanager
+    def batch_lock(self, conn: Connection) -> Iterator[None]:
+        """Hold, until the block ends, the lock that lets one ingest batch at a time write,
+        across threads and processes; enter it inside ``conn``'s transaction, and leave it
+        after the commit.
+
+        SQLite lets one writer in at a time anyway, but a transaction that read before
+        another committed cannot write after it (``database is locked`` at once, with no
+        wait): a batch reads what is stored before it writes. PostgreSQL takes a
+        transaction-level advisory lock, released by the commit.
+        """
+        if self.dialect == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(BATCH_LOCK_KEY)))
+            yield
+            return
+        if self._lock_path is None:
+            yield
+            return
+        handle = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # waits without the interpreter lock
+            yield
+        finally:
+            os.close(handle)  # releases the lock
 
     def dispose(self) -> None:
         self.engine.dispose()
