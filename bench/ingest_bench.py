@@ -51,20 +51,21 @@ BLOCK_COLUMNS = tuple(event_blocks.columns.keys())
 END_TO_END_TARGET = 50_000
 
 
-def rss_mb() -> float:
-    """Resident memory of this process and its children (the ingest workers)."""
-    pids = ["self"]
+def rss_mb() -> tuple[float, float]:
+    """Resident memory of this process, and of its children (the ingest workers) summed."""
+    page = os.sysconf("SC_PAGE_SIZE") / 1e6
+    children: list[str] = []
     for task in os.listdir("/proc/self/task"):
         with open(f"/proc/self/task/{task}/children") as handle:
-            pids += handle.read().split()
-    pages = 0
-    for pid in pids:
+            children += handle.read().split()
+    sizes = []
+    for pid in ["self", *children]:
         try:
             with open(f"/proc/{pid}/statm") as handle:
-                pages += int(handle.read().split()[1])
+                sizes.append(int(handle.read().split()[1]) * page)
         except FileNotFoundError:
             continue
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    return sizes[0], sum(sizes[1:])
 
 
 def peak_mb() -> tuple[float, float]:
@@ -83,15 +84,17 @@ def normalise(path: str) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-def end_to_end(path: str, db_path: str, workers: int) -> tuple[IngestSummary, float, list[tuple[int, float]]]:
+def end_to_end(
+    path: str, db_path: str, workers: int
+) -> tuple[IngestSummary, float, list[tuple[int, float, float]]]:
     db = Database(f"sqlite:///{db_path}")
     migrate.upgrade(db)
-    marks: list[tuple[int, float]] = []
+    marks: list[tuple[int, float, float]] = []
     next_mark = [250_000]
-    latest: list[tuple[int, float]] = []
+    latest: list[tuple[int, float, float]] = []
 
     def on_batch(summary: IngestSummary) -> None:
-        latest[:] = [(summary.read, rss_mb())]  # taken while the workers still run
+        latest[:] = [(summary.read, *rss_mb())]  # taken while the workers still run
         if summary.read >= next_mark[0]:
             marks.append(latest[0])
             next_mark[0] *= 4
@@ -101,7 +104,7 @@ def end_to_end(path: str, db_path: str, workers: int) -> tuple[IngestSummary, fl
         db, [path], workers=workers, clock=SystemClock(), actor="bench", on_batch=on_batch
     )
     elapsed = time.perf_counter() - start
-    if latest and latest[0] not in marks:
+    if latest and (not marks or marks[-1][0] != latest[0][0]):
         marks.append(latest[0])
     db.dispose()
     return summary, elapsed, marks
@@ -178,8 +181,10 @@ def main() -> None:
         print(f"    stored {summary.stored:,}, duplicates {summary.duplicates:,}, rejected"
               f" {summary.rejected:,}, identities discovered {summary.discovered:,},"
               f" database {db_mb:,.0f} MB")  # fmt: skip
-        for read, rss in marks:
-            print(f"    RSS of (c) after {read:>9,} events: {rss:>7,.0f} MB (this process and its workers)")
+        for read, mine, workers_mb in marks:
+            print(
+                f"    RSS of (c) after {read:>9,} events: workers {workers_mb:,.0f} MB, this process {mine:,.0f} MB"
+            )
         mine, worker = peak_mb()
         print(f"    peak RSS: this process {mine:,.0f} MB, the largest worker {worker:,.0f} MB")
 

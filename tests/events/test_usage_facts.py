@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -8,8 +9,10 @@ from ingest_helpers import assumed_role, cloudtrail, jsonl
 
 from onelane.clock import FixedClock
 from onelane.events import read_records
+from onelane.events.models import Actor, Event
 from onelane.events.pipeline import ingest
 from onelane.events.usage import (
+    UsageBatch,
     agent_family,
     interactive_machine_credentials,
     network_of,
@@ -128,3 +131,33 @@ def test_entitlement_usage_and_last_used(any_db: Database, clock: FixedClock) ->
         deploy = repo.get_identity(conn, "arn:aws:iam::111122223333:role/deploy-prod")
         (assume,) = repo.list_entitlements(conn, identity_id=deploy.id)
         assert assume.last_used is not None and assume.last_used.hour == 14
+
+
+def test_facts_folded_by_actor_are_named_by_identity() -> None:
+    """A batch is folded before its actors are resolved; two actors of one identity add up."""
+
+    def event(second: int, key: str, outcome: str = "success") -> Event:
+        when = datetime(2026, 5, 30, 10, 0, second, tzinfo=UTC)
+        return Event(
+            id=f"e{second}", time=when, source="cloudtrail", action="s3:GetObject", outcome=outcome,
+            actor=Actor(type="IAMUser", name="u", ids=(key,)), credential_id=key, src_ip="203.0.113.9",
+            resources=["arn:aws:s3:::backups/a"], raw={},
+        )  # fmt: skip
+
+    batch: UsageBatch[int] = UsageBatch()
+    batch.add(event(5, "AKIA1"), 0)
+    batch.add(event(1, "AKIA2"), 1)
+    batch.add(event(9, "AKIA2"), 1)
+    batch.add(event(7, "AKIA3", outcome="failure"), 2)
+    batch.add(event(8, "AKIA4"), None)
+    named = batch.named(["idn_a", "idn_a", "idn_b"].__getitem__)
+    ((key, fact),) = named.actions.items()
+    assert (
+        key == ("idn_a", "s3:GetObject", "arn:aws:s3:::backups")
+        and [t.second for t in fact[:2]] == [1, 9]
+        and fact[2] == 3
+    )
+    assert {k: v.second for k, v in named.last_seen.items()} == {"idn_a": 9, "idn_b": 7}
+    assert {k: (c.identity_id, c.count) for k, c in named.credentials.items()} == {
+        "AKIA1": ("idn_a", 1), "AKIA2": ("idn_a", 2), "AKIA3": ("idn_b", 1), "AKIA4": (None, 1),
+    }  # fmt: skip

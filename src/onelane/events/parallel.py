@@ -286,6 +286,10 @@ def _work(n: int, options: dict[str, Any], jobs: Any, results: Any) -> None:
         with paused_gc():
             for chunk in _chunks(jobs):
                 run.feed(chunk.records())
+                if run.pending * 2 >= run.batch_size:
+                    # a batch of one chunk's events spans that chunk's times alone, so its
+                    # look-up of stored events is not led into the other workers' chunks
+                    run.flush()
             summary = run.finish()
         results.put(("done", n, summary.to_dict(), rejects.take()))
     except BaseException as exc:

@@ -222,6 +222,11 @@ class Ingest:
             counts = self.summary.files.setdefault(name, FileCounts())
         return counts
 
+    @property
+    def pending(self) -> int:
+        """Events normalised and not yet handed to the writer."""
+        return len(self._batch)
+
     def feed(self, records: Iterable[RawRecord | EventError]) -> None:
         """Normalise and store ``records`` (a batch is written whenever one fills)."""
         summary = self.summary

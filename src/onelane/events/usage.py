@@ -27,10 +27,11 @@ console login or a browser on a credential of a non-human identity).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -147,9 +148,12 @@ def permission_matches(permission: str, action: str) -> bool:
     return False
 
 
+Who = TypeVar("Who", bound=Hashable)
+
+
 @dataclass(slots=True)
-class _Credential:
-    identity_id: str | None
+class _Credential(Generic[Who]):
+    identity_id: Who | None
     first: datetime
     last: datetime
     count: int = 0
@@ -158,16 +162,43 @@ class _Credential:
     last_where: tuple[Any, ...] = ()
 
 
-class UsageBatch:
-    """The usage facts of one batch of stored events, folded in memory."""
+class UsageBatch(Generic[Who]):
+    """The usage facts of one batch of stored events, folded in memory by who acted:
+    identity ids, or any other key of actors renamed to identities with :meth:`named`
+    before they are written (a batch is folded before its actors are resolved)."""
 
     def __init__(self) -> None:
-        self.last_seen: dict[str, datetime] = {}
-        self.credentials: dict[str, _Credential] = {}
-        self.actions: dict[tuple[str, str, str], list[Any]] = {}
+        self.last_seen: dict[Who, datetime] = {}
+        self.credentials: dict[str, _Credential[Who]] = {}
+        self.actions: dict[tuple[Who, str, str], list[Any]] = {}
 
-    def add(self, event: Event) -> None:
-        ident = event.identity_id
+    def named(self, identity_of: Callable[[Who], str | None]) -> UsageBatch[str]:
+        """The same facts by identity id, ``identity_of`` naming each actor."""
+        out: UsageBatch[str] = UsageBatch()
+        for who, when in self.last_seen.items():
+            if (ident := identity_of(who)) is not None:
+                seen = out.last_seen.get(ident)
+                if seen is None or when > seen:
+                    out.last_seen[ident] = when
+        for (who, action, scope), (first, last, count) in self.actions.items():
+            if (ident := identity_of(who)) is None:
+                continue
+            fact = out.actions.get((ident, action, scope))
+            if fact is None:
+                out.actions[(ident, action, scope)] = [first, last, count]
+            else:
+                fact[0] = min(fact[0], first)
+                fact[1] = max(fact[1], last)
+                fact[2] += count
+        for cred, use in self.credentials.items():
+            ident = None if use.identity_id is None else identity_of(use.identity_id)
+            out.credentials[cred] = _Credential(
+                ident, use.first, use.last, use.count, use.uses, use.console, use.last_where
+            )
+        return out
+
+    def add(self, event: Event, ident: Who | None) -> None:
+        """Fold ``event``, done by ``ident`` (None: an actor with no ids)."""
         when = event.time
         if ident is not None:
             seen = self.last_seen.get(ident)
@@ -215,15 +246,15 @@ class UsageBatch:
             if event.action in CONSOLE_ACTIONS or event.session.get("console") is True:
                 use.console = True
 
-    def write(self, conn: Connection) -> None:
-        """Write the facts inside the caller's transaction."""
+    def write(self: UsageBatch[str], conn: Connection) -> None:
+        """Write the facts (by identity id) inside the caller's transaction."""
         self._last_seen(conn)
         self._credential_usage(conn)
         self._entitlement_usage(conn)
         self._entitlements_last_used(conn)
         self._credentials_last_used(conn)
 
-    def _last_seen(self, conn: Connection) -> None:
+    def _last_seen(self: UsageBatch[str], conn: Connection) -> None:
         when = sa.bindparam("b_t", type_=identities.c.last_seen.type)
         stmt = (
             identities.update()
@@ -233,7 +264,7 @@ class UsageBatch:
         )
         execute_rows(conn, stmt, ("b_id", "b_t"), list(self.last_seen.items()))
 
-    def _credential_usage(self, conn: Connection) -> None:
+    def _credential_usage(self: UsageBatch[str], conn: Connection) -> None:
         if not self.credentials:
             return
         stored: dict[str, dict[str, Any]] = {}
@@ -270,7 +301,7 @@ class UsageBatch:
                    "workload_count", "interactive")  # fmt: skip
         execute_rows(conn, stmt, columns, rows, ready=frozenset({"sources"}))
 
-    def _entitlement_usage(self, conn: Connection) -> None:
+    def _entitlement_usage(self: UsageBatch[str], conn: Connection) -> None:
         if not self.actions:
             return
         stmt = dialect_insert(conn, entitlement_usage)
@@ -287,7 +318,7 @@ class UsageBatch:
         columns = ("identity_id", "action", "scope", "first_seen", "last_seen", "count")
         execute_rows(conn, stmt, columns, rows)
 
-    def _entitlements_last_used(self, conn: Connection) -> None:
+    def _entitlements_last_used(self: UsageBatch[str], conn: Connection) -> None:
         used: dict[str, dict[str, datetime]] = {}
         for (ident, action, _scope), fact in self.actions.items():
             per = used.setdefault(ident, {})
@@ -311,7 +342,7 @@ class UsageBatch:
                         updates.append((ent_id, latest))
         _set_last_used(conn, entitlements, updates)
 
-    def _credentials_last_used(self, conn: Connection) -> None:
+    def _credentials_last_used(self: UsageBatch[str], conn: Connection) -> None:
         if not self.credentials:
             return
         updates: list[tuple[str, datetime]] = []
@@ -335,7 +366,7 @@ def _set_last_used(conn: Connection, table: sa.Table, updates: list[tuple[str, d
     execute_rows(conn, stmt, ("b_id", "b_t"), updates)
 
 
-def _merge_sources(stored: dict[str, Any] | None, use: _Credential) -> dict[str, Any]:
+def _merge_sources(stored: dict[str, Any] | None, use: _Credential[Any]) -> dict[str, Any]:
     merged: dict[str, list[str]] = {
         "networks": list((stored or {}).get("networks") or ()),
         "agents": list((stored or {}).get("agents") or ()),

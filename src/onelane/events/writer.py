@@ -174,40 +174,47 @@ def _same(value: datetime) -> object:
     return value
 
 
-def stored_ids(conn: Connection, items: Sequence[Item], times: Sequence[object]) -> set[str]:
-    """The ids of ``items`` already stored (see ``tables.events`` for what is the same
-    event); ``times`` are their event times as :func:`time_value` gives them.
+class StoredKeys:
+    """The keys of a batch's events, to find which of them are stored (see
+    ``tables.events`` for what is the same event); built once, looked up as often as
+    needed.
 
     Only events whose time lies between the earliest and latest stored event of the
     batch's time span are looked up: for a stream that arrives about in time order that
     is the few events at the edge of the previous batch, and for a re-run all of them.
     """
-    found: set[str] = set()
-    timed: list[tuple[Item, object]] = []
-    inferred: list[str] = []
-    for it, t in zip(items, times, strict=True):
-        if it.event.session.get("time_inferred") is True:
-            inferred.append(it.event.id)
-        else:
-            timed.append((it, t))
-    span = _stored_span(conn, [it.event.time for it, _ in timed])
-    if span is not None:
-        first, last = span
-        keys = [(t, it.event.id) for it, t in timed if first <= it.event.time <= last]
-        for part in chunks(keys, KEY_CHUNK):
-            found.update(row[0] for row in conn.execute(*_stored_query(conn, part)))
-    for ids in chunks(inferred):
-        query = sa.select(events.c.id).where(events.c.time_inferred).where(events.c.id.in_(ids))
-        found.update(row[0] for row in conn.execute(query))
-    return found
+
+    def __init__(self, items: Sequence[Item], as_time: Callable[[datetime], object]) -> None:
+        self.inferred: list[str] = []
+        self.timed: list[tuple[datetime, object, str]] = []
+        for it in items:
+            e = it.event
+            if e.session.get("time_inferred") is True:
+                self.inferred.append(e.id)
+            else:
+                self.timed.append((e.time, as_time(e.time), e.id))
+        whens = [t for t, _, _ in self.timed]
+        self.span = (min(whens), max(whens)) if whens else None
+
+    def stored(self, conn: Connection) -> set[str]:
+        """The ids of the events already stored."""
+        found: set[str] = set()
+        span = _stored_span(conn, *self.span) if self.span else None
+        if span is not None:
+            first, last = span
+            keys = [(t, i) for when, t, i in self.timed if first <= when <= last]
+            for part in chunks(keys, KEY_CHUNK):
+                found.update(row[0] for row in conn.execute(*_stored_query(conn, part)))
+        for ids in chunks(self.inferred):
+            query = sa.select(events.c.id).where(events.c.time_inferred).where(events.c.id.in_(ids))
+            found.update(row[0] for row in conn.execute(query))
+        return found
 
 
-def _stored_span(conn: Connection, whens: Sequence[datetime]) -> tuple[datetime, datetime] | None:
-    """The earliest and latest stored event time between the earliest and latest of
-    ``whens`` (two look-ups in the time key); None when nothing is stored there."""
-    if not whens:
-        return None
-    inside = sa.select(events.c.time).where(events.c.time.between(min(whens), max(whens))).limit(1)
+def _stored_span(conn: Connection, earliest: datetime, latest: datetime) -> tuple[datetime, datetime] | None:
+    """The earliest and latest stored event time between ``earliest`` and ``latest`` (two
+    look-ups in the time key); None when nothing is stored there."""
+    inside = sa.select(events.c.time).where(events.c.time.between(earliest, latest)).limit(1)
     first = conn.execute(inside.order_by(events.c.time)).scalar()
     if first is None:
         return None
@@ -268,11 +275,13 @@ def _write(
 ) -> tuple[Sequence[Item], Resolution]:
     """One attempt at :func:`write_batch` in ``conn``'s transaction.
 
-    The batch's rows are staged and its raw blocks compressed before ``lock()`` takes the
-    batch lock (see ``Database.batch_lock``), so that other processes' batches are
-    written meanwhile; what is stored is looked up before, which spares a re-run the
-    staging, and again under the lock, since another writer may have stored the same
-    events since. The rest, up to the commit in the caller, holds the lock.
+    The batch's rows are staged, its raw blocks compressed and its usage facts folded by
+    actor before ``lock()`` takes the batch lock (see ``Database.batch_lock``), so that
+    other processes' batches are written meanwhile. What is stored is looked up before,
+    which spares a re-run the staging, and again under the lock, since another writer may
+    have stored some of the same events since. The rest (resolution, the usage facts
+    named by identity and written, the move), up to the commit in the caller, holds the
+    lock.
 
     The writer's Python work runs in its turn (see ``turns``). It steps out of its turn
     for what runs in one call without the interpreter lock, where the reader normalises
@@ -281,23 +290,23 @@ def _write(
     """
     as_time = time_value(conn)
     ingested_at = as_time(now)
-    new = _unstored(conn, items, as_time)
+    keys = StoredKeys(items, as_time)
+    stored = keys.stored(conn)
+    new = [it for it in items if it.event.id not in stored] if stored else items
     if not new:
         return new, Resolution()
-    staged, blocks = _stage(conn, new, as_time, ingested_at, turn)
+    staged, blocks, usage = _stage(conn, new, as_time, ingested_at, turn)
     lock()
-    if len(later := _unstored(conn, new, as_time)) != len(new):
-        new = later
+    if (later := keys.stored(conn)) != stored:  # another writer stored some meanwhile
+        new = [it for it in items if it.event.id not in later]
         if not new:
             return new, Resolution()
-        staged, blocks = _stage(conn, new, as_time, ingested_at, turn)
+        staged, blocks, usage = _stage(conn, new, as_time, ingested_at, turn)
     with turn():
         resolution = resolver.resolve(conn, [it.event for it in new], now=now, actor=actor)
-        staging.name(conn, [e.identity_id for e in staged.actors], rawblocks.insert(conn, blocks))
-        usage = UsageBatch()
-        for it in new:
-            usage.add(it.event)
-        usage.write(conn)
+        identities = [e.identity_id for e in staged.actors]
+        staging.name(conn, identities, rawblocks.insert(conn, blocks))
+        usage.named(identities.__getitem__).write(conn)
     if staging.move(conn) != len(staged.rows):
         raise ConcurrentWrite("events were stored by another writer")
     return new, resolution
@@ -309,16 +318,13 @@ def _stage(
     as_time: Callable[[datetime], object],
     ingested_at: object,
     turn: Callable[[], AbstractContextManager[None]],
-) -> tuple[Staged, list[dict[str, Any]]]:
-    """Stage ``items`` (see ``staging``) and compress their raw blocks."""
+) -> tuple[Staged, list[dict[str, Any]], UsageBatch[int]]:
+    """Stage ``items`` (see ``staging``), compress their raw blocks and fold their usage
+    facts by the batch's n-th actor (see :class:`Staged`)."""
     with turn():
         staged = Staged(items, as_time, ingested_at)
         staging.stage(conn, staged.rows, ready=READY)
-    return staged, rawblocks.blocks(staged.raws, staged.times)
-
-
-def _unstored(
-    conn: Connection, items: Sequence[Item], as_time: Callable[[datetime], object]
-) -> Sequence[Item]:
-    existing = stored_ids(conn, items, [as_time(it.event.time) for it in items])
-    return [it for it in items if it.event.id not in existing] if existing else items
+        usage: UsageBatch[int] = UsageBatch()
+        for it, row in zip(items, staged.rows, strict=True):
+            usage.add(it.event, row[1])  # type: ignore[arg-type]
+    return staged, rawblocks.blocks(staged.raws, staged.times), usage
