@@ -107,7 +107,8 @@ def register(root: typer.Typer) -> None:
         Idempotent: an event is known by its time and id, so ingesting the same files again
         stores nothing new. Events are stored in batches, each one transaction, committed before
         it is counted as stored. A malformed record is reported with file and line and
-        written to the rejects file; it never stops the rest.
+        written to the rejects file; it never stops the rest. With --no-detect, one worker
+        process per CPU reads and stores at once (--workers).
         """
         with reported():
             if format != "auto":
