@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import threading
 import time
 from pathlib import Path
@@ -119,6 +120,25 @@ def test_a_failing_worker_stops_the_run(tmp_path: Path) -> None:
     with pytest.raises(WorkerError, match="no such table"):
         _ingest(unmigrated, _inputs(tmp_path), workers=2, rejects=RejectList())
     unmigrated.dispose()
+
+
+def test_a_killed_worker_stops_the_run_and_a_rerun_completes(db: Database, tmp_path: Path) -> None:
+    inputs = _inputs(tmp_path)
+    killed: list[int] = []
+
+    def kill_one(summary: object) -> None:
+        if not killed:
+            (victim, *_) = multiprocessing.active_children()
+            killed.append(victim.pid or 0)
+            victim.kill()
+
+    with pytest.raises(WorkerError, match="ended with exit code -9"):
+        _ingest(db, inputs, workers=2, on_batch=kill_one)
+    assert killed
+    again = _ingest(db, inputs, workers=2)
+    with db.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(events)) == 270
+    assert again.stored + again.duplicates == 389
 
 
 def test_only_a_database_other_processes_can_open_is_shared(tmp_path: Path) -> None:

@@ -193,27 +193,29 @@ class _Run:
         """Take what the workers reported; raise when one failed or died."""
         while True:
             try:
-                kind, n, body, rejects = (
-                    self.results.get(timeout=WAIT) if block else self.results.get_nowait()
-                )
+                message = self.results.get(timeout=WAIT) if block else self.results.get_nowait()
             except queue.Empty:
-                self._check_alive()
-                return
+                ended = [
+                    n for n, w in enumerate(self.workers) if not w.done and w.process.exitcode is not None
+                ]
+                if not ended:
+                    return
+                try:  # a worker's last report is in the queue before the worker ends
+                    message = self.results.get(timeout=WAIT)
+                except queue.Empty:
+                    code = self.workers[ended[0]].process.exitcode
+                    raise WorkerError(f"ingest worker {ended[0]} ended with exit code {code}") from None
             block = False
+            kind, n, body, rejects = message
             for record in rejects:
                 self.rejects.write(record)
-            worker = self.workers[n]
             if kind == "failed":
                 raise WorkerError(f"ingest worker {n} failed: {body}")
+            worker = self.workers[n]
             worker.summary = body
             worker.done = kind == "done"
             if self.on_batch is not None:
                 self.on_batch(self._summary())
-
-    def _check_alive(self) -> None:
-        for n, worker in enumerate(self.workers):
-            if not worker.done and worker.process.exitcode is not None:
-                raise WorkerError(f"ingest worker {n} ended with exit code {worker.process.exitcode}")
 
     def _summary(self) -> IngestSummary:
         total = IngestSummary(files={k: FileCounts(**v.to_dict()) for k, v in self.own.files.items()})
