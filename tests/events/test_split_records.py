@@ -106,3 +106,20 @@ def test_a_range_whose_file_is_gone_is_an_error(tmp_path: Path) -> None:
     path.unlink()
     (error,) = chunk.records()
     assert isinstance(error, EventError) and "cannot read" in error.reason and error.source == str(path)
+
+
+def test_a_named_pipe_carries_its_bytes(tmp_path: Path) -> None:
+    """A path that is not a regular file (a FIFO, /dev/stdin) cannot be read in ranges."""
+    import os
+    import threading
+
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    text = _lines(12)
+    writer = threading.Thread(target=fifo.write_bytes, args=(text,))
+    writer.start()
+    chunks = list(split_records(fifo, size=2_000))
+    writer.join()
+    assert len(chunks) > 2 and all(isinstance(c, Chunk) and c.data and not c.length for c in chunks)
+    records = [r for c in chunks if isinstance(c, Chunk) for r in c.records()]
+    assert [r.data["eventID"] for r in records if isinstance(r, RawRecord)] == [f"e{i}" for i in range(12)]

@@ -36,6 +36,7 @@ import gzip
 import io
 import itertools
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ CHUNK_BYTES = 16 << 20
 """Bytes of JSON lines per :class:`Chunk`: a batch's worth of kilobyte-sized records."""
 T = TypeVar("T")
 Reader = Callable[[IO[bytes], str, Path | None], Iterator[T]]
-"""Reads one stream (its name, and its path when it is that file unwrapped)."""
+"""Reads one stream: its name, and its path when it is that regular file unwrapped."""
 
 Source = str | os.PathLike[str] | IO[bytes] | IO[str]
 
@@ -213,7 +214,8 @@ def _read_path(path: Path, read: Reader[T]) -> Iterator[T | EventError]:
         yield EventError(f"cannot open: {exc.strerror or exc}", source=name)
         return
     with handle:
-        yield from _read_stream(handle, name, read, path)
+        regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)  # not a pipe, /dev/stdin
+        yield from _read_stream(handle, name, read, path if regular else None)
 
 
 def _binary(stream: IO[bytes] | IO[str]) -> IO[bytes]:
