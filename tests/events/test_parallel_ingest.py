@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
+import re
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ import sqlalchemy as sa
 from ingest_helpers import assumed_role, cloudtrail
 
 from onelane.clock import FixedClock
+from onelane.errors import StoreError
+from onelane.events import parallel
 from onelane.events.parallel import WorkerError, ingest_inputs
 from onelane.events.pipeline import RejectList, RejectsFile
 from onelane.store import migrate
@@ -139,6 +142,34 @@ def test_a_killed_worker_stops_the_run_and_a_rerun_completes(db: Database, tmp_p
     with db.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(events)) == 270
     assert again.stored + again.duplicates == 389
+
+
+def test_default_workers_follow_the_cpus_this_process_may_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quota = tmp_path / "cpu.max"
+    monkeypatch.setattr(parallel, "CPU_MAX", quota)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: set(range(12)))
+    assert parallel.default_workers() == parallel.MAX_DEFAULT_WORKERS == 4  # no cgroup file
+    quota.write_text("max 100000\n")
+    assert parallel.default_workers() == 4
+    quota.write_text("250000 100000\n")  # two and a half CPUs
+    assert parallel.default_workers() == 2
+    quota.write_text("50000 100000\n")
+    assert parallel.default_workers() == 1
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: {0})
+    quota.write_text("max 100000\n")
+    assert parallel.default_workers() == 1
+
+
+def test_a_lock_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    (tmp_path / "x.db-lock").mkdir()
+    lock = tmp_path / "x.db-lock"
+    with pytest.raises(StoreError, match=f"cannot open the ingest lock {re.escape(str(lock))}"):  # noqa: SIM117
+        with database.begin() as conn, database.batch_lock(conn):
+            pass
+    database.dispose()
 
 
 def test_only_a_database_other_processes_can_open_is_shared(tmp_path: Path) -> None:

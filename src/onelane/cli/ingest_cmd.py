@@ -88,7 +88,7 @@ def register(root: typer.Typer) -> None:
                 "-w",
                 min=1,
                 help="Processes that read and store at once, with --no-detect (detection follows each"
-                " identity in one process). Default: one per CPU with --no-detect, else 1.",
+                " identity in one process). Default: one per CPU, at most 4, with --no-detect; else 1.",
                 show_default=False,
             ),
         ] = None,

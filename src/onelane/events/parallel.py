@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
+from pathlib import Path
 from typing import Any
 
 from onelane.errors import ConfigError, EventError, OnelaneError
@@ -48,6 +49,11 @@ from onelane.gcpause import paused_gc
 from onelane.store.db import Database
 from onelane.types import Clock
 
+MAX_DEFAULT_WORKERS = 4
+"""Batches are written one at a time, and about a third of a batch's work holds the lock,
+so more workers mostly wait for it (each holds a SQLite page cache and its batches)."""
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+"""The cgroup (v2) quota of processor time: ``max`` or ``<quota> <period>``."""
 WAIT = 0.2
 """Seconds between checks on the workers while waiting for them."""
 _COUNTS = (
@@ -67,8 +73,16 @@ class WorkerError(OnelaneError):
 
 
 def default_workers() -> int:
-    """One worker per core this process may run on."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    """One worker per core this process may use (its CPU affinity and cgroup quota), at
+    most :data:`MAX_DEFAULT_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = CPU_MAX.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
 def ingest_inputs(

@@ -119,7 +119,10 @@ class Database:
         if self._lock_path is None:
             yield
             return
-        handle = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            handle = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot open the ingest lock {self._lock_path}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)  # waits without the interpreter lock
             yield
