@@ -85,6 +85,11 @@ def test_ingest_reads_gzip_directories_and_stdin(url: str, tmp_path: Path) -> No
     assert out["stored"] == 2
     result = runner.invoke(app, ["ingest", "-", "--db", url, "--json"], input=jsonl([cloudtrail()]).decode())
     assert result.exit_code == 0 and json.loads(result.stdout)["stored"] == 1
+    workers = ["--no-detect", "--workers", "2", "--db", url, "--json"]
+    out = json.loads(_ok("ingest", str(folder), *workers))
+    assert (out["stored"], out["duplicates"]) == (0, 2)
+    result = runner.invoke(app, ["ingest", "-", *workers], input=jsonl([cloudtrail(), cloudtrail()]).decode())
+    assert result.exit_code == 0 and json.loads(result.stdout)["stored"] == 2
 
 
 def test_unknown_format_and_missing_path_fail_clearly(url: str, tmp_path: Path) -> None:
