@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
@@ -56,16 +56,8 @@ CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 """The cgroup (v2) quota of processor time: ``max`` or ``<quota> <period>``."""
 WAIT = 0.2
 """Seconds between checks on the workers while waiting for them."""
-_COUNTS = (
-    "read",
-    "stored",
-    "duplicates",
-    "rejected",
-    "unsupported",
-    "time_inferred",
-    "discovered",
-    "batches",
-)
+_COUNTS = tuple(f.name for f in fields(IngestSummary) if f.type == "int")
+"""The counts of a summary, which add up over workers."""
 
 
 class WorkerError(OnelaneError):
