@@ -27,6 +27,7 @@ import gc
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,11 @@ from onelane.types import Clock
 
 BATCH_SIZE = 20_000  # larger batches share index and usage pages among more events
 QUEUED_BATCHES = 2  # batches normalised ahead of the writer; bounds memory
-SWEEP_EVERY = 16  # batches between sweeps of the young generations (see flush)
+SWEEP_EVERY = 64
+"""Batches between sweeps of the young generations (see flush). A batch leaves a few
+hundred objects in reference cycles (statements built for it, about 100 kB), and a sweep
+walks every object of the batches in flight (measured: 390,000 in 0.35 s), so sweeps are
+rare: a few MB of cycles at most."""
 TIME_RETRIES = 3
 CHECKPOINT_EVERY = 64  # records between the reader's checks for the writer's turn (see turns)
 _NORMALISE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
@@ -316,17 +321,16 @@ class Ingest:
             actor=self.actor,
             turn=self._turns.writing,
         )
+        read = Counter(item.file for item in items)
+        stored = Counter(item.file for item in result.stored)
         with self._lock:
             summary = self.summary
-            stored = result.stored
-            for item in items:
-                counts = self._counts(item.file)
-                if item.event.id in stored:
-                    counts.stored += 1
-                else:
-                    counts.duplicates += 1
-            summary.stored += len(stored)
-            summary.duplicates += len(items) - len(stored)
+            for name, count in read.items():
+                counts = self._counts(name)
+                counts.stored += stored[name]
+                counts.duplicates += count - stored[name]
+            summary.stored += len(result.stored)
+            summary.duplicates += len(items) - len(result.stored)
             summary.discovered += result.discovered
             summary.batches += 1
             self._now = self.clock.now()
@@ -336,7 +340,7 @@ class Ingest:
             if self.on_batch is not None:
                 self.on_batch(summary)
         if self.on_stored is not None:
-            self.on_stored([item.event for item in items if item.event.id in stored])
+            self.on_stored([item.event for item in result.stored])
 
     def _raise_failure(self) -> None:
         if self._failure is not None:

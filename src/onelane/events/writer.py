@@ -55,7 +55,8 @@ class Item:
 
 @dataclass(slots=True)
 class BatchResult:
-    stored: set[str]
+    stored: Sequence[Item]
+    """The items stored, in batch order (the others were stored before)."""
     discovered: int
 
 
@@ -176,24 +177,19 @@ def _same(value: datetime) -> object:
 
 class StoredKeys:
     """The keys of a batch's events, to find which of them are stored (see
-    ``tables.events`` for what is the same event); built once, looked up as often as
-    needed.
+    ``tables.events`` for what is the same event), looked up as often as needed.
 
     Only events whose time lies between the earliest and latest stored event of the
     batch's time span are looked up: for a stream that arrives about in time order that
     is the few events at the edge of the previous batch, and for a re-run all of them.
+    So the keys are built only when some event of the batch's span is stored.
     """
 
     def __init__(self, items: Sequence[Item], as_time: Callable[[datetime], object]) -> None:
-        self.inferred: list[str] = []
-        self.timed: list[tuple[datetime, object, str]] = []
-        for it in items:
-            e = it.event
-            if e.session.get("time_inferred") is True:
-                self.inferred.append(e.id)
-            else:
-                self.timed.append((e.time, as_time(e.time), e.id))
-        whens = [t for t, _, _ in self.timed]
+        self.items = items
+        self.as_time = as_time
+        self.inferred = {it.event.id for it in items if it.event.session.get("time_inferred") is True}
+        whens = [it.event.time for it in items if it.event.id not in self.inferred]
         self.span = (min(whens), max(whens)) if whens else None
 
     def stored(self, conn: Connection) -> set[str]:
@@ -202,10 +198,15 @@ class StoredKeys:
         span = _stored_span(conn, *self.span) if self.span else None
         if span is not None:
             first, last = span
-            keys = [(t, i) for when, t, i in self.timed if first <= when <= last]
+            as_time, inferred = self.as_time, self.inferred
+            keys = [
+                (as_time(e.time), e.id)
+                for e in (it.event for it in self.items)
+                if first <= e.time <= last and e.id not in inferred
+            ]
             for part in chunks(keys, KEY_CHUNK):
                 found.update(row[0] for row in conn.execute(*_stored_query(conn, part)))
-        for ids in chunks(self.inferred):
+        for ids in chunks(sorted(self.inferred)):
             query = sa.select(events.c.id).where(events.c.time_inferred).where(events.c.id.in_(ids))
             found.update(row[0] for row in conn.execute(query))
         return found
@@ -260,7 +261,7 @@ def write_batch(
                 it.event.identity_id = None
             continue
         resolver.commit(resolution)
-        return BatchResult({it.event.id for it in new}, len(resolution.discovered))
+        return BatchResult(new, len(resolution.discovered))
     raise StoreError(f"a batch of {len(items)} events kept conflicting with another writer")
 
 
