@@ -8,28 +8,34 @@ meanwhile; inserting row by row into ``events`` held the lock between every row.
 
 Staging first also lets the rows name what is known only later, once identities are
 resolved and raw blocks written: the identity and block of each row come from
-``ingest_actors`` and ``ingest_blocks``, keyed by small numbers the staged rows carry
-(``actor_n``: the batch's n-th distinct actor; ``block_n``: its n-th raw block).
+``ingest_actors`` and ``ingest_blocks``, keyed by small numbers: ``actor_n``, the batch's
+n-th distinct actor, which a staged row carries, and the row's raw block, which follows
+from its number ``n`` (see ``rawblocks.blocks``). What is the same for every row of a
+batch (``ingested_at``) is given to the move, not staged: each staged value costs its
+binding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
 
+from onelane.events import rawblocks
 from onelane.events._sql import dialect_insert
 from onelane.store.bulk import execute_rows
 from onelane.store.tables import events
 
 COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
 """The ``events`` columns an ingest writes (``seq`` is the database's)."""
-FILLED_LATER = ("identity_id", "raw_block", "raw_slot")
+FILLED_LATER = ("identity_id", "raw_block", "raw_slot", "ingested_at")
 STAGED = tuple(c for c in COLUMNS if c not in FILLED_LATER)
 """The ``events`` columns a staged row carries as they will be stored."""
-ROW = ("n", "actor_n", "block_n", "raw_slot", *STAGED)
+ROW = ("n", "actor_n", *STAGED)
 """The values of a staged row, in order (see :func:`stage`)."""
 
 _temporary = sa.MetaData()
@@ -38,8 +44,6 @@ staged_events = sa.Table(
     _temporary,
     sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("actor_n", sa.Integer),
-    sa.Column("block_n", sa.Integer, nullable=False),
-    sa.Column("raw_slot", sa.Integer, nullable=False),
     *(sa.Column(c.name, c.type) for c in events.columns if c.name in STAGED),
     prefixes=["TEMPORARY"],
 )
@@ -75,16 +79,22 @@ def name(conn: Connection, identities: Sequence[str | None], blocks: Sequence[in
     execute_rows(conn, staged_blocks.insert(), ("n", "id"), list(enumerate(blocks)))
 
 
-def move(conn: Connection) -> int:
-    """Insert the staged rows into ``events`` (``ON CONFLICT DO NOTHING``); returns how
-    many were inserted."""
+def move(conn: Connection, ingested_at: datetime) -> int:
+    """Insert the staged rows into ``events`` (``ON CONFLICT DO NOTHING``), ingested at
+    ``ingested_at``; returns how many were inserted."""
     s, a, b = staged_events.c, staged_actors.c, staged_blocks.c
-    values = {name: s[name] for name in STAGED}
-    values.update(identity_id=a.identity_id, raw_block=b.id, raw_slot=s.raw_slot)
+    values: dict[str, sa.ColumnElement[Any]] = {name: s[name] for name in STAGED}
+    values.update(
+        identity_id=a.identity_id,
+        raw_block=b.id,
+        raw_slot=s.n % rawblocks.BLOCK_SIZE,
+        ingested_at=sa.bindparam("ingested_at", ingested_at, type_=events.c.ingested_at.type),
+    )
+    block_n = s.n // rawblocks.BLOCK_SIZE
     source = (
         sa.select(*(values[c] for c in COLUMNS))
         .select_from(
-            staged_events.outerjoin(staged_actors, a.n == s.actor_n).join(staged_blocks, b.n == s.block_n)
+            staged_events.outerjoin(staged_actors, a.n == s.actor_n).join(staged_blocks, b.n == block_n)
         )
         .where(sa.true())  # SQLite reads ON CONFLICT after a join as part of it without a WHERE
         .order_by(s.n)

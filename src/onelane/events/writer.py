@@ -35,7 +35,7 @@ from onelane.store.db import Database
 from onelane.store.tables import events
 from onelane.types import Clock
 
-READY = frozenset({"time", "ingested_at", "actor_ids", "session", "resources", "time_inferred"})
+READY = frozenset({"time", "actor_ids", "session", "resources", "time_inferred"})
 """Columns a staged row holds as the driver takes them (both drivers take a bool as is)."""
 MAX_EVENT_ID = 256
 KEY_CHUNK = 50_000
@@ -114,15 +114,12 @@ class Staged:
     events per distinct ids), so one staged identity per distinct ids names them all.
     """
 
-    def __init__(
-        self, items: Sequence[Item], as_time: Callable[[datetime], object], ingested_at: object
-    ) -> None:
+    def __init__(self, items: Sequence[Item], as_time: Callable[[datetime], object]) -> None:
         self.actors: list[Event] = []
         self.raws = [raw_text(item) for item in items]
         self.times = [item.event.time for item in items]
         actor_of: dict[tuple[str, ...], int] = {}
         rows: list[tuple[object, ...]] = []
-        block_size = rawblocks.BLOCK_SIZE
         for n, item in enumerate(items):
             e = item.event
             actor = e.actor
@@ -137,8 +134,6 @@ class Staged:
                 (
                     n,
                     actor_n,
-                    n // block_size,
-                    n % block_size,
                     e.id,
                     as_time(e.time),
                     e.source[:32],
@@ -158,7 +153,6 @@ class Staged:
                     e.ocsf_class,
                     _clip(e.region, 64),
                     _clip(e.account, 128),
-                    ingested_at,
                     e.session.get("time_inferred") is True,
                 )
             )
@@ -290,25 +284,24 @@ def _write(
     the move into ``events``.
     """
     as_time = time_value(conn)
-    ingested_at = as_time(now)
     keys = StoredKeys(items, as_time)
     stored = keys.stored(conn)
     new = [it for it in items if it.event.id not in stored] if stored else items
     if not new:
         return new, Resolution()
-    staged, blocks, usage = _stage(conn, new, as_time, ingested_at, turn)
+    staged, blocks, usage = _stage(conn, new, as_time, turn)
     lock()
     if (later := keys.stored(conn)) != stored:  # another writer stored some meanwhile
         new = [it for it in items if it.event.id not in later]
         if not new:
             return new, Resolution()
-        staged, blocks, usage = _stage(conn, new, as_time, ingested_at, turn)
+        staged, blocks, usage = _stage(conn, new, as_time, turn)
     with turn():
         resolution = resolver.resolve(conn, [it.event for it in new], now=now, actor=actor)
         identities = [e.identity_id for e in staged.actors]
         staging.name(conn, identities, rawblocks.insert(conn, blocks))
         usage.named(identities.__getitem__).write(conn)
-    if staging.move(conn) != len(staged.rows):
+    if staging.move(conn, now) != len(staged.rows):
         raise ConcurrentWrite("events were stored by another writer")
     return new, resolution
 
@@ -317,13 +310,12 @@ def _stage(
     conn: Connection,
     items: Sequence[Item],
     as_time: Callable[[datetime], object],
-    ingested_at: object,
     turn: Callable[[], AbstractContextManager[None]],
 ) -> tuple[Staged, list[dict[str, Any]], UsageBatch[int]]:
     """Stage ``items`` (see ``staging``), compress their raw blocks and fold their usage
     facts by the batch's n-th actor (see :class:`Staged`)."""
     with turn():
-        staged = Staged(items, as_time, ingested_at)
+        staged = Staged(items, as_time)
         staging.stage(conn, staged.rows, ready=READY)
         usage: UsageBatch[int] = UsageBatch()
         for it, row in zip(items, staged.rows, strict=True):
