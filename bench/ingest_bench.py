@@ -17,7 +17,10 @@ temporary file, then in the same run prints events/s for:
     work around it.
 
 and the resident memory of (c) (this process and its workers, summed) when it has read
-250k events and at the end, to show memory stays flat. Targets: (b) >= 100,000 events/s on one core,
+250k events and at the end, to show memory stays flat. (c) and (c1) also print the
+processor time an event took, summed over this process and its workers, and how busy
+that kept the cores: an ingest that keeps them busy is bound by processor time, not by
+waiting. Targets: (b) >= 100,000 events/s on one core,
 (c) >= 50,000 events/s.
 """
 
@@ -31,6 +34,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,9 +88,34 @@ def normalise(path: str) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-def end_to_end(
-    path: str, db_path: str, workers: int
-) -> tuple[IngestSummary, float, list[tuple[int, float, float]]]:
+def cpu_seconds() -> float:
+    """Processor time of this process and of its children that ended (the workers)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
+@dataclass
+class Run:
+    summary: IngestSummary
+    seconds: float
+    cpu: float
+    """Processor seconds, this process and its workers."""
+    marks: list[tuple[int, float, float]]
+    """(events read, MB of this process, MB of the workers) as the run went."""
+
+    @property
+    def rate(self) -> float:
+        return self.summary.read / self.seconds
+
+    def cpu_line(self) -> str:
+        cores = len(os.sched_getaffinity(0))
+        busy = self.cpu / self.seconds / cores
+        return f"{self.cpu / self.summary.read * 1e6:.1f} µs of processor time an event, {busy:.0%} of {cores} cores"
+
+
+def end_to_end(path: str, db_path: str, workers: int) -> Run:
     db = Database(f"sqlite:///{db_path}")
     migrate.upgrade(db)
     marks: list[tuple[int, float, float]] = []
@@ -99,15 +128,15 @@ def end_to_end(
             marks.append(latest[0])
             next_mark[0] *= 4
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     summary = ingest_inputs(
         db, [path], workers=workers, clock=SystemClock(), actor="bench", on_batch=on_batch
     )
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if latest and (not marks or marks[-1][0] != latest[0][0]):
         marks.append(latest[0])
     db.dispose()
-    return summary, elapsed, marks
+    return Run(summary, elapsed, cpu, marks)
 
 
 def database_alone(stored: str, fresh: str) -> tuple[int, float]:
@@ -157,15 +186,15 @@ def main() -> None:
         gc.collect()
         events, norm_s = normalise(path)
         gc.collect()
-        summary, e2e_s, marks = end_to_end(path, os.path.join(tmp, "bench.db"), workers)
+        run = end_to_end(path, os.path.join(tmp, "bench.db"), workers)
         gc.collect()
-        alone_summary, alone_e2e_s, _ = end_to_end(path, os.path.join(tmp, "one.db"), 1)
+        one = end_to_end(path, os.path.join(tmp, "one.db"), 1)
         db_mb = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if "bench.db" in f) / 1e6
         alone, alone_s = database_alone(os.path.join(tmp, "bench.db"), os.path.join(tmp, "alone.db"))
 
         floor_rate = count / floor_s
         rate = events / norm_s
-        e2e_rate = summary.read / e2e_s
+        summary, e2e_s, e2e_rate = run.summary, run.seconds, run.rate
         print(f"(a) orjson.loads floor        {floor_rate:>12,.0f} events/s  ({floor_s:.1f}s)")
         print(f"(b) read + normalise          {rate:>12,.0f} events/s  ({norm_s:.1f}s)"
               f"  ratio to floor {rate / floor_rate:.2f}  target {NORMALISE_TARGET:,}"
@@ -173,15 +202,16 @@ def main() -> None:
         print(f"(c) end to end into SQLite    {e2e_rate:>12,.0f} events/s  ({e2e_s:.1f}s)"
               f"  ratio to floor {e2e_rate / floor_rate:.2f}  target {END_TO_END_TARGET:,}"
               f" {'PASS' if e2e_rate >= END_TO_END_TARGET else 'FAIL'}  ({workers} workers)")  # fmt: skip
-        one_rate = alone_summary.read / alone_e2e_s
-        print(f"(c1) the same in one process  {one_rate:>12,.0f} events/s  ({alone_e2e_s:.1f}s)"
-              f"  (c) is {e2e_rate / one_rate:.2f}x faster")  # fmt: skip
+        print(f"    {run.cpu_line()}")
+        print(f"(c1) the same in one process  {one.rate:>12,.0f} events/s  ({one.seconds:.1f}s)"
+              f"  (c) is {e2e_rate / one.rate:.2f}x faster")  # fmt: skip
+        print(f"    {one.cpu_line()}")
         print(f"(d) the database alone        {alone / alone_s:>12,.0f} events/s  ({alone_s:.1f}s)"
               f"  (c) takes {e2e_s / alone_s:.1f}x its time")  # fmt: skip
         print(f"    stored {summary.stored:,}, duplicates {summary.duplicates:,}, rejected"
               f" {summary.rejected:,}, identities discovered {summary.discovered:,},"
               f" database {db_mb:,.0f} MB")  # fmt: skip
-        for read, mine, workers_mb in marks:
+        for read, mine, workers_mb in run.marks:
             print(
                 f"    RSS of (c) after {read:>9,} events: workers {workers_mb:,.0f} MB, this process {mine:,.0f} MB"
             )
